@@ -1,0 +1,262 @@
+"""The admin command line: `python -m flows COMMAND`.
+
+Errors go to stderr as plain Chinese sentences with a non-zero exit; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from flows.config import configs_dir, load_workflows
+from flows.errors import FlowError, InvalidForm
+from flows.validate import DefinitionError, load_organisation
+
+SCHEMA_FILE = Path("schema") / "workflow.schema.json"
+
+
+def _print_json(value) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _json_arg(text: str | None, what: str) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FlowError(f"{what} 不是有效的 JSON：{exc.msg}（第 {exc.pos + 1} 个字符）") from None
+    if not isinstance(value, dict):
+        raise FlowError(f"{what} 须为 JSON 对象，例如 '{{\"deaths\": 1}}'")
+    return value
+
+
+def _service(args):
+    from flows.service import Service
+
+    return Service(args.data_dir)
+
+
+def cmd_validate(args) -> int:
+    root = configs_dir()
+    paths = [Path(p) for p in args.paths] or [root / "flows"]
+    org = load_organisation(root / "organisation.yaml")
+    # a linked case may name a shipped workflow that is not among the given paths
+    shipped = {p.stem for p in (root / "flows").glob("*.yaml")} if args.paths else set()
+    workflows, _, problems = load_workflows(paths, org, root / "templates", also_known=shipped)
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        print(f"共 {len(problems)} 处错误。", file=sys.stderr)
+        return 1
+    print(f"通过：{len(workflows)} 个流程定义（{'、'.join(sorted(workflows))}）")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from flows.spec import Workflow
+
+    _print_json(Workflow.model_json_schema(by_alias=True))
+    return 0
+
+
+def cmd_list(args) -> int:
+    svc = _service(args)
+    rows = []
+    for name, wf in sorted(svc.config.workflows.items()):
+        counts: dict[str, int] = {}
+        for case in svc.store.cases(workflow=name):
+            counts[case["status"]] = counts.get(case["status"], 0) + 1
+        rows.append({"name": name, "title": wf.title, "version": wf.version, "code": wf.code,
+                     "open": counts.get("open", 0), "closed": counts.get("closed", 0)})
+    _print_json(rows)
+    return 0
+
+
+def cmd_start(args) -> int:
+    svc = _service(args)
+    case = svc.start(args.workflow, args.as_user, _json_arg(args.data, "--data"), unit=args.unit)
+    _print_json(case)
+    return 0
+
+
+def cmd_act(args) -> int:
+    svc = _service(args)
+    case = svc.act(args.case, args.action, args.as_user, _json_arg(args.data, "--data"), comment=args.comment,
+                   expected_version=args.expect_version)
+    _print_json(case)  # printed only after the commit returned: it is durable
+    return 0
+
+
+def cmd_show(args) -> int:
+    svc = _service(args)
+    _print_json({"case": svc.case(args.case), "history": svc.history(args.case)})
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from storage import Store
+    from flows.service import data_dir
+
+    problems = Store(data_dir(args.data_dir)).verify()
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 1
+    print("历史记录完整：哈希链校验通过。")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    svc = _service(args)
+    _print_json(svc.sweep())
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from flows.demo import fill
+
+    summary = fill(args.data_dir, cases=args.cases)
+    _print_json(summary)
+    return 0
+
+
+def cmd_up(args) -> int:
+    from flows.stack import up
+
+    return up(args.data_dir, app_port=args.app_port, prefect_port=args.prefect_port, timeout=args.timeout)
+
+
+def cmd_serve(args) -> int:
+    from flows.orchestration import serve_all
+
+    serve_all(args.data_dir, threads=args.threads)
+    return 0
+
+
+JOB_PARAMS = {"drill-plan": ("year",), "statistics": ("period",), "retention": ("older_than_days",),
+              "sweep": (), "reassessment": ()}
+
+
+def cmd_job(args) -> int:
+    """Run a periodic job now: through the running Prefect (--submit) or right here."""
+    from flows import orchestration
+
+    params = {}
+    if args.year is not None:
+        params["year"] = args.year
+    if args.period is not None:
+        params["period"] = args.period
+    if args.days is not None:
+        params["older_than_days"] = args.days
+    unknown = sorted(set(params) - set(JOB_PARAMS[args.job]))
+    if unknown:
+        raise FlowError(f"任务 {args.job} 不接受参数：{'、'.join(unknown)}")
+    if args.submit:
+        _print_json({"flow_run_id": orchestration.submit_job(args.job, params)})
+        return 0
+    from flows.dispatch import service_for
+
+    orchestration.use_service(service_for(args.data_dir))
+    flow_obj = orchestration.jobs()[args.job][0]
+    _print_json(flow_obj.fn(**params))
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    """Register every deployment in a process work pool (the scale-out; see deploy/README.md)."""
+    from deploy.deploy import deploy_all
+
+    _print_json(deploy_all(args.pool, data_dir=args.data_dir, working_dir=args.working_dir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="数据目录（默认取环境变量 WORKFLOW_DATA_DIR，否则 ./data）")
+    parser = argparse.ArgumentParser(prog="python -m flows", description="流程平台管理命令")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", parents=[common], help="检查流程定义")
+    p.add_argument("paths", nargs="*", help="文件或目录（默认 configs/flows）")
+    p.set_defaults(func=cmd_validate)
+    sub.add_parser("schema", parents=[common], help="输出流程定义的 JSON Schema").set_defaults(func=cmd_schema)
+    sub.add_parser("list", parents=[common], help="列出流程及案件数").set_defaults(func=cmd_list)
+
+    p = sub.add_parser("start", parents=[common], help="发起案件")
+    p.add_argument("workflow")
+    p.add_argument("--as", dest="as_user", required=True, help="以哪个账号操作")
+    p.add_argument("--data", help="表单数据（JSON 对象）")
+    p.add_argument("--unit", help="承办单位（默认为发起人所在单位）")
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("act", parents=[common], help="对案件执行操作")
+    p.add_argument("case")
+    p.add_argument("action")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("--data")
+    p.add_argument("--comment")
+    p.add_argument("--expect-version", type=int, help="只在案件仍是此版本时执行（防止覆盖他人修改）")
+    p.set_defaults(func=cmd_act)
+
+    p = sub.add_parser("show", parents=[common], help="显示案件及其历史")
+    p.add_argument("case")
+    p.set_defaults(func=cmd_show)
+    sub.add_parser("verify", parents=[common], help="校验历史记录的哈希链").set_defaults(func=cmd_verify)
+    sub.add_parser("sweep", parents=[common], help="处理已到期的期限（催办或自动流转）").set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("up", parents=[common], help="一键启动：Prefect 服务器、流程服务进程和应用（Ctrl-C 停止）")
+    p.add_argument("--app-port", type=int, default=8501, help="应用端口（默认 8501）")
+    p.add_argument("--prefect-port", type=int, default=4200, help="Prefect 服务器及界面端口（默认 4200）")
+    p.add_argument("--timeout", type=float, default=120, help="等待全部就绪的最长秒数")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("serve", parents=[common], help="流程服务进程：执行案件处理和定时任务（需 PREFECT_API_URL）")
+    p.add_argument("--threads", type=int, default=4, help="同时执行的案件处理数")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("job", parents=[common], help="立即运行一个定时任务")
+    p.add_argument("job", choices=sorted(JOB_PARAMS), help="sweep 期限巡查、drill-plan 年度演练计划、reassessment 预案定期评估、"
+                                                          "statistics 事故统计、retention 清理 Prefect 运行记录")
+    p.add_argument("--year", type=int, help="drill-plan：年度")
+    p.add_argument("--period", help="statistics：统计期，如 2025-03、2025-Q1、2025")
+    p.add_argument("--days", type=float, help="retention：保留天数")
+    p.add_argument("--submit", action="store_true", help="交给正在运行的 Prefect 执行（不等待）")
+    p.set_defaults(func=cmd_job)
+
+    p = sub.add_parser("deploy", parents=[common], help="把全部部署登记到 Prefect 的 process 工作池（多机部署）")
+    p.add_argument("--pool", default="safety-process", help="工作池名称（默认 safety-process）")
+    p.add_argument("--working-dir", help="工作节点上本项目的目录（默认本目录）")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("demo", parents=[common], help="生成演示数据")
+    p.add_argument("--cases", type=int, default=0, help="另外生成的历史案件数（用于压力测试）")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidForm as exc:
+        for path, message in exc.errors.items():
+            print(f"{path}: {message}", file=sys.stderr)
+        return 2
+    except DefinitionError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 1
+    except FlowError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # storage errors and the unexpected: one plain line, no traceback
+        from storage import StorageError
+
+        if isinstance(exc, StorageError):
+            print(f"错误：{exc}", file=sys.stderr)
+            return 3
+        print(f"内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 70

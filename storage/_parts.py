@@ -1,0 +1,248 @@
+"""Partitions: one TinyDB file each, held in memory, changed in place by journal records.
+
+A part is loaded lazily. Records that touch a part which is not loaded are queued (`pending`) and
+applied when it loads. Every part remembers the LSN (journal sequence number) it reflects; a record
+whose LSN is not above it is already in the part and is skipped, which makes replay idempotent.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tinydb import TinyDB
+
+from storage._files import MemoryTables, read_tinydb
+
+META = "_meta"
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # like dump_tinydb
+
+
+class Part:
+    """One TinyDB database file (tables of documents keyed by string doc ids), kept in memory."""
+
+    #: field that names a document in a keyed table (None: the table is not keyed)
+    key_fields: dict[str, str] = {}
+    default_key_field: str | None = "_key"
+
+    def __init__(self, path: Path, name: str):
+        self.path = path
+        self.name = name  # relative path, for messages
+        self.loaded = False
+        self.tables: dict[str, dict[str, dict]] = {}
+        self.lsn = 0
+        self.pending: list[tuple[int, list]] = []
+        self.dirty = False
+        self._db: TinyDB | None = None
+        self.keys: dict[str, dict[str, str]] = {}
+        self.next_ids: dict[str, int] = {}
+        # serialized documents of the last snapshot: a checkpoint re-encodes only what changed
+        self.frags: dict[str, dict[str, str]] = {}
+
+    # ------------------------------------------------------------ loading
+    def load(self) -> None:
+        if self.loaded:
+            return
+        tables = read_tinydb(self.path)
+        self._set_tables(tables)
+        pending, self.pending = self.pending, []
+        for lsn, ops in pending:
+            self.apply(lsn, ops)
+
+    def _set_tables(self, tables: dict) -> None:
+        self.tables = tables
+        meta = tables.get(META, {}).get("1") or {}
+        self.lsn = int(meta.get("lsn", 0))
+        self.keys = {}
+        self.next_ids = {}
+        self.frags = {}
+        self._db = None
+        self._index()
+        self.loaded = True
+
+    def unload(self) -> bool:
+        """Forget the contents (they are on disk); refused while there are unsaved changes."""
+        if not self.loaded or self.dirty or self.pending:
+            return False
+        self.tables, self.keys, self.next_ids, self.frags, self._db = {}, {}, {}, {}, None
+        self.loaded = False
+        self._unindex()
+        return True
+
+    def _index(self) -> None:
+        for table, docs in self.tables.items():
+            field = self.key_fields.get(table, self.default_key_field)
+            if table == META or field is None:
+                continue
+            self.keys[table] = {doc.get(field): did for did, doc in docs.items()}
+
+    def _unindex(self) -> None:
+        pass
+
+    @property
+    def db(self) -> TinyDB:
+        """The part as a TinyDB database (queries, iteration); its storage is this part's memory."""
+        if self._db is None:
+            self._db = TinyDB(self.tables, storage=MemoryTables)
+        return self._db
+
+    def table(self, name: str):
+        # cache_size=0: documents change in place, so TinyDB's query cache would go stale
+        return self.db.table(name, cache_size=0)
+
+    # ------------------------------------------------------------ changes
+    def apply(self, lsn: int, ops: list) -> None:
+        if not self.loaded:
+            self.pending.append((lsn, ops))
+            return
+        if lsn <= self.lsn:
+            return  # already in the file this part was loaded from
+        for op in ops:
+            getattr(self, "op_" + op[0])(*op[1:])
+        self.lsn = lsn
+        self.dirty = True
+
+    def _new_id(self, table: str) -> str:
+        n = self.next_ids.get(table)
+        if n is None:
+            n = max(map(int, self.tables.get(table, {})), default=0) + 1
+        self.next_ids[table] = n + 1
+        return str(n)
+
+    def put_doc(self, table: str, key: str, doc: dict) -> None:
+        ids = self.keys.setdefault(table, {})
+        did = ids.get(key)
+        if did is None:
+            did = ids[key] = self._new_id(table)
+        else:
+            self.frags.get(table, {}).pop(did, None)
+        self.tables.setdefault(table, {})[did] = doc
+
+    def del_doc(self, table: str, key: str) -> dict | None:
+        did = self.keys.get(table, {}).pop(key, None)
+        if did is None:
+            return None
+        self.frags.get(table, {}).pop(did, None)
+        return self.tables[table].pop(did, None)
+
+    def get_doc(self, table: str, key: str) -> dict | None:
+        did = self.keys.get(table, {}).get(key)
+        return None if did is None else self.tables[table][did]
+
+    # ------------------------------------------------------------ saving
+    def snapshot(self, lsn: int) -> bytes:
+        """The part as TinyDB JSON (what `dump_tinydb` gives), re-encoding only changed documents."""
+        self.tables[META] = {"1": {"lsn": lsn, "part": self.name}}
+        self.frags.pop(META, None)
+        self.lsn = max(self.lsn, lsn)
+        out = []
+        for table, docs in self.tables.items():
+            cache = self.frags.setdefault(table, {})
+            items = []
+            for did, doc in docs.items():
+                item = cache.get(did)
+                if item is None:
+                    key = f'"{did}"' if did.isdigit() else _encode(did)
+                    item = cache[did] = f"{key}:{_encode(doc)}"
+                items.append(item)
+            out.append(f"{_encode(table)}:{{{','.join(items)}}}")
+        return ("{" + ",".join(out) + "}").encode("utf-8")
+
+
+class HotPart(Part):
+    """hot.json: open cases, their tasks (inbox), counters and the small generic tables."""
+
+    key_fields = {"cases": "id", "tasks": None}
+
+    def _index(self) -> None:
+        super()._index()
+        self.task_by_case: dict[str, list[str]] = {}
+        self.task_by_user: dict[str, set[str]] = {}
+        self.task_by_role: dict[tuple[str, str | None], set[str]] = {}  # (role, unit or None) -> ids
+        self.task_order: dict[str, str] = {}  # inbox sort key: due (none last), case id, state
+        # keys holding lists or dicts, copied on read: (key, True) for a list of plain values
+        self.task_nested: dict[str, tuple[tuple[str, bool], ...]] = {}
+        for did, task in self.tables.get("tasks", {}).items():
+            self._index_task(did, task)
+
+    def _index_task(self, did: str, task: dict) -> None:
+        due = task.get("due")
+        self.task_order[did] = f"{'1' if due is None else '0'}{due or ''}\x00{task.get('case_id') or ''}" \
+                               f"\x00{task.get('state') or ''}"
+        self.task_nested[did] = tuple(
+            (k, type(v) is list and not any(type(x) is list or type(x) is dict for x in v))
+            for k, v in task.items() if type(v) is list or type(v) is dict)
+        self.task_by_case.setdefault(task.get("case_id"), []).append(did)
+        if task.get("user") is not None:
+            self.task_by_user.setdefault(task["user"], set()).add(did)
+        elif task.get("role") is not None:
+            self.task_by_role.setdefault((task["role"], task.get("unit")), set()).add(did)
+
+    def _drop_tasks(self, case_id: str) -> None:
+        tasks = self.tables.get("tasks", {})
+        frags = self.frags.get("tasks", {})
+        for did in self.task_by_case.pop(case_id, ()):
+            frags.pop(did, None)
+            self.task_order.pop(did, None)
+            self.task_nested.pop(did, None)
+            task = tasks.pop(did, None)
+            if task is None:
+                continue
+            if task.get("user") is not None:
+                self.task_by_user.get(task["user"], set()).discard(did)
+            elif task.get("role") is not None:
+                self.task_by_role.get((task["role"], task.get("unit")), set()).discard(did)
+
+    # ops
+    def op_case(self, doc: dict) -> None:
+        self.put_doc("cases", doc["id"], doc)
+
+    def op_uncase(self, case_id: str) -> None:
+        self.del_doc("cases", case_id)
+        self._drop_tasks(case_id)
+
+    def op_tasks(self, case_id: str, tasks: list[dict]) -> None:
+        self._drop_tasks(case_id)
+        table = self.tables.setdefault("tasks", {})
+        for task in tasks:
+            did = self._new_id("tasks")
+            table[did] = task
+            self._index_task(did, task)
+
+    def op_seq(self, name: str, value: int) -> None:
+        self.put_doc("sequences", name, {"_key": name, "value": value})
+
+    def op_put(self, table: str, key: str, doc: dict) -> None:
+        self.put_doc(table, key, doc)
+
+
+class ArchivePart(Part):
+    """archive/<partition>/<shard>.json: closed cases (1000 case numbers per shard)."""
+
+    key_fields = {"cases": "id"}
+
+    def op_case(self, doc: dict) -> None:
+        self.put_doc("cases", doc["id"], doc)
+
+    def op_uncase(self, case_id: str) -> None:
+        self.del_doc("cases", case_id)
+
+
+class SegmentPart(Part):
+    """history/<partition>/<segment>.json: events appended during one span of journal numbers."""
+
+    default_key_field = None
+
+    def _index(self) -> None:
+        super()._index()
+        self.by_case: dict[str, list[dict]] = {}
+        for ev in self.tables.get("events", {}).values():
+            self.by_case.setdefault(ev.get("case_id"), []).append(ev)
+
+    def _unindex(self) -> None:
+        self.by_case = {}
+
+    def op_events(self, events: list[dict]) -> None:
+        table = self.tables.setdefault("events", {})
+        for ev in events:
+            table[self._new_id("events")] = ev
+            self.by_case.setdefault(ev["case_id"], []).append(ev)

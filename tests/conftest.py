@@ -1,0 +1,44 @@
+"""Shared fixtures: a service on a fresh data directory with a clock the test moves."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    """Injectable time: tests move it forward instead of sleeping."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def config():
+    from flows.config import load_config
+
+    return load_config(ROOT / "configs")
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2025, 3, 3, 9, 0))  # a Monday
+
+
+@pytest.fixture
+def service(tmp_path, config, clock):
+    from flows.service import Service
+
+    svc = Service(tmp_path / "data", config=config, clock=clock)
+    yield svc
+    svc.close()

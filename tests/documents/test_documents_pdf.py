@@ -1,0 +1,61 @@
+"""PDF/PNG previews through LibreOffice (skipped when it is not installed)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from flows.documents import office_command, render_to, to_pdf, to_png
+from tests.documents.conftest import squeeze
+
+pytestmark = pytest.mark.skipif(
+    office_command() is None or shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    reason="未安装 LibreOffice 或 poppler-utils：PDF 预览测试需要 Debian 软件包 "
+           "libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai")
+
+
+def pdf_text(pdf) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def previews(tmp_path_factory, templates_dir, samples):
+    out = tmp_path_factory.mktemp("preview")
+    made = {}
+    for name in ("accident_warning", "expert_review_minutes"):
+        docx = render_to(templates_dir / f"{name}.docx", samples[name], out / f"{name}.docx")
+        made[name] = (to_pdf(docx, out), docx)
+    return out, made
+
+
+def test_notice_pdf_text(previews, samples):
+    _, made = previews
+    text = squeeze(pdf_text(made["accident_warning"][0]))
+    doc = samples["accident_warning"]["doc"]
+    for expected in ("县交通运输局文件", doc["number"], doc["title"], "局各科室、各单位：",
+                     "（一）县顺达客运有限公司驾驶员王某：移送司法机关。", "—1—", "—2—",
+                     "抄送：县安委办，县应急管理局", "县交通运输局办公室2024年3月5日印发"):
+        assert squeeze(expected) in text, expected
+
+
+def test_minutes_pdf_text(previews):
+    _, made = previews
+    text = squeeze(pdf_text(made["expert_review_minutes"][0]))
+    for expected in ("专家评审会议纪要", "第3期", "建议进一步明确与县级总体预案的衔接关系&补充通讯保障措施。",
+                     "细化了Ⅳ级响应的启动条件（死亡人数<3人&重伤<10人）", "出席：王建国", "列席：县应急管理局孙伟"):
+        assert squeeze(expected) in text, expected
+
+
+def test_pdf_pages_are_a4(previews):
+    _, made = previews
+    info = subprocess.run(["pdfinfo", str(made["accident_warning"][0])], capture_output=True, text=True).stdout
+    assert "(A4)" in info, info
+
+
+def test_png_pages(previews):
+    out, made = previews
+    pages = to_png(made["accident_warning"][1], out / "png")
+    assert len(pages) >= 2 and all(p.stat().st_size > 10_000 for p in pages)
+    assert [p.name for p in pages][0] == "accident_warning-1.png"
