@@ -117,9 +117,10 @@ class Service:
         """Cases of a workflow and/or status (open ones are in memory; closed ones load the archive)."""
         return list(self.store.cases(workflow=workflow, status=status))
 
-    def inbox(self, user_id: str) -> list[dict]:
+    def inbox(self, user_id: str, limit: int | None = None) -> list[dict]:
+        """The user's open tasks, soonest due first; `limit` gives one page (the UI pages through them)."""
         actor = self.actor(user_id)
-        return self.store.inbox(user=actor.id, roles=list(actor.roles))
+        return self.store.inbox(user=actor.id, roles=list(actor.roles), limit=limit)
 
     # ------------------------------------------------------------ commands
     def start(self, workflow: str, user_id: str, data: dict | None = None, unit: str | None = None,

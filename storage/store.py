@@ -653,7 +653,14 @@ class Store:
             yield _copy(doc)
 
     # ------------------------------------------------------------ inbox
-    def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]]) -> list[dict]:
+    def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]],
+              limit: int | None = None) -> list[dict]:
+        """The user's open tasks, soonest due first (no due date last), then by case id.
+
+        A task matches when it names the user, or names no user and one of the user's roles with
+        no unit or the unit of that role. `limit`: only the first so many (the sort is cheap, the
+        copies are not).
+        """
         if isinstance(roles, dict):
             units = {role: set(us if isinstance(us, (list, tuple, set)) else [us]) for role, us in roles.items()}
         else:
@@ -673,7 +680,8 @@ class Store:
                     found.update(by_role.get((role, unit), ()))
             out = []
             nested = hot.task_nested
-            for did in sorted(found, key=hot.task_order.__getitem__):
+            order = sorted(found, key=hot.task_order.__getitem__)
+            for did in order if limit is None else order[:max(0, limit)]:
                 task = tasks[did].copy()
                 for key, flat in nested[did]:
                     task[key] = task[key].copy() if flat else _copy(task[key])

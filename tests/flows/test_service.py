@@ -119,3 +119,30 @@ def test_annual_drill_plan_follows_the_work_plan_frequencies(config):
     assert cov[("客运站疏散方案", "2025年上半年")]["done"] == 1
     assert cov[("客运站疏散方案", "2025年下半年")] ["done"] == 0
     assert cov[("水上搜救专项预案", "2025年度")]["due"] == 1
+
+
+ISSUER = r'''
+import sys
+from flows.service import Service
+svc = Service(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    cid = svc.start("blacklist", "awb_zhang", {"enterprise": {"name": "江海港务有限公司",
+          "credit_code": "91320600MA1NY7QH42"}, "reason": "重大隐患整改不力", "facts": "逾期未整改"})["id"]
+    svc.act(cid, "verify", "awb_zhang")
+    svc.act(cid, "notify", "awb_zhang", {"investigation_findings": "属实", "legal_basis": "安全生产法"})
+svc.close()
+'''
+
+
+def test_two_processes_issuing_at_once_never_share_a_document_number(tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(data), "6"], cwd=ROOT) for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    svc = Service(data)
+    numbers = [d["number"] for c in svc.store.cases(workflow="blacklist") for d in c["documents"]]
+    svc.close()
+    year = datetime.now().year
+    assert sorted(numbers, key=lambda n: int(n.split("〕")[1][:-1])) == [f"县交信告〔{year}〕{i}号" for i in range(1, 13)]

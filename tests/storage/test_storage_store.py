@@ -448,3 +448,11 @@ def test_files_equal_memory_after_incremental_checkpoints(tmp_path):
         for part in [s.hot, *s._parts.values()]:
             if part.loaded:
                 assert _json.loads(part.path.read_bytes()) == part.tables, part.name
+
+
+def test_inbox_limit(store):
+    for i in range(1, 6):
+        new_case(store, f"SG-2024-{i:05d}", tasks=[task(f"SG-2024-{i:05d}", due=f"2024-05-0{6 - i}")])
+    got = store.inbox(user="u", roles=[("科员", "安监科")], limit=2)
+    assert [t["case_id"] for t in got] == ["SG-2024-00005", "SG-2024-00004"]
+    assert len(store.inbox(user="u", roles=[("科员", "安监科")])) == 5
