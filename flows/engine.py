@@ -291,9 +291,9 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
     if case["status"] != "open":
         return []
     rows: dict[tuple, dict] = {}
+    # the case's nearest running deadline (some span several steps, e.g. the 60-day investigation)
+    due = min((d["due"] for d in case["deadlines"] if d["status"] == "pending" and d["due"]), default=None)
     for state in case["active"]:
-        due = min((d["due"] for d in case["deadlines"]
-                   if d["status"] == "pending" and d["state"] == state and d["due"]), default=None)
         for t in defn.outgoing(state):
             if t.countersign:
                 holders = []
