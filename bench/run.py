@@ -10,6 +10,8 @@ Figures and their targets (see the issues):
                           soonest due first, chosen among all of them)                      ≤ 20 ms
   inbox_all_ms_100k       the same user's every open task at once (no paging), for reference
   docx_render_p50_ms      one Word document rendered from its template                      ≤ 50 ms
+  click_commit_p50_ms, effects_done_p95_s, prefect_db_kb_per_action, sweep_s_100k, stack_cold_start_s:
+                          see bench/orchestration_bench.py (--skip-prefect leaves the Prefect ones out)
 --quick divides the sizes by 10 (names stay the same) and finishes in well under a minute.
 """
 from __future__ import annotations
@@ -33,6 +35,8 @@ from flows import engine  # noqa: E402
 from flows.config import load_config  # noqa: E402
 from flows.demo import Explorer  # noqa: E402
 from storage import Store  # noqa: E402
+
+import orchestration_bench  # noqa: E402  (bench/orchestration_bench.py: issue 4's figures)
 
 
 INBOX_PAGE = 100  # tasks per page of the 待办 list
@@ -187,6 +191,7 @@ def docx_render_p50(config, n: int) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10, under a minute")
+    parser.add_argument("--skip-prefect", action="store_true", help="leave out the figures needing a Prefect server")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     config = load_config()
@@ -220,6 +225,7 @@ def main() -> None:
         figures.append(("inbox_all_rows_100k", all_rows, "tasks"))
         figures.append(("actions_per_s", actions_per_s(big, config, 5 if args.quick else 15), "actions/s"))
         figures.append(("bench_fill_s_100k", load_s, "s"))
+        figures += orchestration_bench.sweep_figures(big, config)  # last: it acts on every due deadline
         big.close()
         t0 = time.perf_counter()
         reopened = Store(tmp / "d100k")
@@ -229,6 +235,9 @@ def main() -> None:
     render = docx_render_p50(config, 30)
     if render is not None:
         figures.append(("docx_render_p50_ms", render, "ms"))
+    if not args.skip_prefect:  # a real Prefect server, the serving process, then the whole stack
+        figures += orchestration_bench.effects_figures(config, actions=10 if args.quick else 30)
+        figures += orchestration_bench.stack_figures()
     for name, value, unit in figures:
         print(f"{name}: {value:.3f} {unit}")
 

@@ -129,10 +129,17 @@ def cmd_up(args) -> int:
     return up(args.data_dir, app_port=args.app_port, prefect_port=args.prefect_port, timeout=args.timeout)
 
 
+def cmd_prepare(args) -> int:
+    from flows.stack import prepare_template
+
+    print(f"Prefect 数据库模板：{prepare_template(force=args.force)}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from flows.orchestration import serve_all
 
-    serve_all(args.data_dir, threads=args.threads)
+    serve_all(args.data_dir, threads=args.threads, executor_only=args.executor_only)
     return 0
 
 
@@ -213,8 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120, help="等待全部就绪的最长秒数")
     p.set_defaults(func=cmd_up)
 
+    p = sub.add_parser("prepare", parents=[common], help="预先建好 Prefect 数据库（缩短首次启动时间；安装后运行一次）")
+    p.add_argument("--force", action="store_true", help="重新生成")
+    p.set_defaults(func=cmd_prepare)
+
     p = sub.add_parser("serve", parents=[common], help="流程服务进程：执行案件处理和定时任务（需 PREFECT_API_URL）")
     p.add_argument("--threads", type=int, default=4, help="同时执行的案件处理数")
+    p.add_argument("--executor-only", action="store_true",
+                   help="只在本进程内快速执行已登记（如在工作池中）的案件处理部署，不登记、不执行定时任务")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("job", parents=[common], help="立即运行一个定时任务")

@@ -1,0 +1,195 @@
+"""Orchestration figures for bench/run.py (issue 4). Each returns (name, value, unit) tuples.
+
+  click_commit_p50_ms       a person's action committed, its effects handed to Prefect in the background  ≤ 50 ms
+  effects_done_p95_s        commit → the document is in the case, through the real serving process       ≤ 2 s
+  effects_done_p50_s
+  prefect_db_kb_per_action  growth of Prefect's SQLite per action with one document effect
+  sweep_s_100k              deadline sweep over 100,000 stored cases (10,000 open), nothing due          ≤ 2 s
+  sweep_acting_s_100k       the same sweep when deadlines are due (it commits each), with the count acted
+  sweep_repeat_s_100k       the sweep run again at the same time: acts on nothing
+  stack_cold_start_s        `python -m flows up` on a new data directory → all healthy                    ≤ 20 s
+  stack_warm_start_s        the same on a data directory that ran before
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BLACKLIST = {"enterprise": {"name": "江海港务有限公司", "credit_code": "91320600MA1NY7QH42"},
+             "reason": "重大隐患整改不力", "facts": "逾期未整改"}
+INVESTIGATION = {"investigation_findings": "属实", "legal_basis": "安全生产法"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def sweep_figures(store, config) -> list[tuple[str, float, str]]:
+    """Service.sweep over the bench's 100k store: a regular sweep (nothing due) and an acting one."""
+    from flows.orchestration import sweep_all
+    from flows.service import Service
+
+    svc = Service(config=config, store=store)
+    t0 = time.perf_counter()
+    quiet = sweep_all(svc, datetime(2023, 1, 1))      # before every deadline of the cloned cases
+    quiet_s = time.perf_counter() - t0
+    assert quiet == []
+    t0 = time.perf_counter()
+    acted = sweep_all(svc, datetime(2030, 1, 1))      # every pending deadline has passed
+    acting_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = sweep_all(svc, datetime(2030, 1, 1))      # idempotent: nothing left to do
+    again_s = time.perf_counter() - t0
+    return [("sweep_s_100k", quiet_s, "s"), ("sweep_acting_s_100k", acting_s, "s"),
+            ("sweep_acting_deadlines_100k", len(acted), "deadlines"), ("sweep_repeat_s_100k", again_s, "s"),
+            ("sweep_repeat_acted_100k", len(again), "deadlines")]
+
+
+def _env(prefect_home: Path, api_url: str, data: Path) -> dict:
+    from flows.stack import prefect_env
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(prefect_env(prefect_home, api_url))
+    env["WORKFLOW_DATA_DIR"] = str(data)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _db_used_bytes(db: Path) -> int:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+        count = con.execute("PRAGMA page_count").fetchone()[0]
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        return (count - free) * page
+    finally:
+        con.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def effects_figures(config, actions: int = 30) -> list[tuple[str, float, str]]:
+    """A real Prefect server and the real serving process (`python -m flows serve`); clicks in this process."""
+    from flows.dispatch import OrchestratedService, Submitter
+    from flows.stack import seed_prefect_home
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        home, data = tmp / "prefect", tmp / "data"
+        seed_prefect_home(home)
+        port = _free_port()
+        api = f"http://127.0.0.1:{port}/api"
+        env = _env(home, api, data)
+        logs = open(tmp / "procs.log", "ab")
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                   "--port", str(port)], env=env, stdout=logs, stderr=subprocess.STDOUT,
+                                  start_new_session=True, cwd=str(ROOT))
+        serve = subprocess.Popen([sys.executable, "-m", "flows", "serve", "--data-dir", str(data)], env=env,
+                                 stdout=logs, stderr=subprocess.STDOUT, start_new_session=True, cwd=str(ROOT))
+        try:
+            end = time.monotonic() + 180
+            while True:
+                try:
+                    deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=2).json()
+                    if len([d for d in deployments if d["name"] == "effects"]) == len(config.workflows) and \
+                            all(d["status"] == "READY" for d in deployments):
+                        break
+                except (httpx.HTTPError, ValueError, TypeError):
+                    pass
+                if time.monotonic() > end:
+                    raise RuntimeError(f"serving process not ready; see {tmp / 'procs.log'}")
+                time.sleep(0.25)
+            submitter = Submitter(background=True, api_url=api)
+            svc = OrchestratedService(data, config=config, submitter=submitter)
+            # warm-up: first imports, first connections
+            cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+            svc.act(cid, "verify", "awb_zhang")
+            svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+            while not svc.case(cid)["documents"]:
+                time.sleep(0.01)
+            time.sleep(2)
+            before = _db_used_bytes(home / "prefect.db")
+            clicks, done = [], []
+            for _ in range(actions):
+                cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+                svc.act(cid, "verify", "awb_zhang")
+                t0 = time.perf_counter()
+                svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+                t1 = time.perf_counter()
+                clicks.append(t1 - t0)
+                while not svc.case(cid)["documents"]:
+                    if time.perf_counter() - t1 > 60:
+                        raise RuntimeError("document not issued within 60 s")
+                    time.sleep(0.005)
+                done.append(time.perf_counter() - t1)
+                time.sleep(0.3)  # people do not click in lockstep
+            time.sleep(5)  # let the runs' last states, logs and events land
+            after = _db_used_bytes(home / "prefect.db")
+            svc.close()
+        finally:
+            _stop(serve)
+            _stop(server)
+            logs.close()
+    return [("click_commit_p50_ms", statistics.median(clicks) * 1000, "ms"),
+            ("effects_done_p50_s", statistics.median(done), "s"),
+            ("effects_done_p95_s", _p95(done), "s"),
+            ("prefect_db_kb_per_action", (after - before) / actions / 1024, "KB")]
+
+
+def stack_figures() -> list[tuple[str, float, str]]:
+    """`python -m flows up` on a new data directory, then again on the same one."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        for name in ("stack_cold_start_s", "stack_warm_start_s"):
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "flows", "up", "--data-dir", str(data), "--app-port",
+                                     str(_free_port()), "--prefect-port", str(_free_port())], cwd=str(ROOT), env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    start_new_session=True)
+            try:
+                for line in proc.stdout:
+                    if "已就绪" in line:
+                        out.append((name, time.perf_counter() - t0, "s"))
+                        break
+                else:
+                    raise RuntimeError("the stack did not come up")
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+    return out

@@ -1,0 +1,114 @@
+"""Fixtures of the orchestration tests.
+
+`configs_root`: the shipped configs, with the Word templates built into a temporary copy when
+configs/templates does not hold them yet. `prefect_server`: one real local Prefect server for the
+session (temporary PREFECT_HOME, a free port), stopped by its process group at the end; the test
+process points at it through PREFECT_API_URL. `served`: an orchestrated service on a fresh data
+directory with the effects executor running in this process against that server.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from orch_helpers import ROOT, free_port, start_prefect_server, stop_group  # noqa: E402
+
+
+def _templates_complete(folder: Path) -> bool:
+    from flows.templates_build import TEMPLATES
+
+    return all((folder / f"{name}.docx").exists() for name in TEMPLATES)
+
+
+@pytest.fixture(scope="session")
+def configs_root(tmp_path_factory):
+    src = ROOT / "configs"
+    if _templates_complete(src / "templates"):
+        root = src
+    else:
+        from flows.templates_build import build_all
+
+        root = tmp_path_factory.mktemp("configs") / "configs"
+        shutil.copytree(src, root)
+        build_all(root / "templates")
+    old = os.environ.get("WORKFLOW_CONFIGS_DIR")
+    os.environ["WORKFLOW_CONFIGS_DIR"] = str(root)  # subprocesses (the stack, workers) read it
+    yield root
+    if old is None:
+        os.environ.pop("WORKFLOW_CONFIGS_DIR", None)
+    else:
+        os.environ["WORKFLOW_CONFIGS_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def orch_config(configs_root):
+    from flows.config import load_config
+
+    return load_config(configs_root)
+
+
+@pytest.fixture
+def plain_service(tmp_path, orch_config, clock):
+    """A service that runs effects inline (no Prefect): for the jobs' logic through .fn()."""
+    from flows import orchestration
+    from flows.service import Service
+
+    svc = Service(tmp_path / "data", config=orch_config, clock=clock)
+    orchestration.use_service(svc)
+    yield svc
+    orchestration.use_service(None)
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory, configs_root):
+    """A real local Prefect server for the whole session; the test process talks to it."""
+    from prefect.context import refresh_global_settings_context
+
+    from flows.stack import prefect_env
+
+    base = tmp_path_factory.mktemp("prefect")
+    port = free_port()
+    proc = start_prefect_server(base / "home", port, base / "server.log")
+    url = f"http://127.0.0.1:{port}/api"
+    saved = {k: os.environ.get(k) for k in prefect_env(base / "home", url)}
+    os.environ.update(prefect_env(base / "home", url))
+    refresh_global_settings_context()
+    try:
+        yield url
+    finally:
+        try:
+            from prefect.logging.handlers import APILogHandler
+
+            APILogHandler.flush()  # send the last run logs while the server is still there
+        except Exception:  # noqa: BLE001
+            pass
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        refresh_global_settings_context()
+        stop_group(proc)
+
+
+@pytest.fixture
+def served(prefect_server, orch_config, tmp_path, clock):
+    from flows import orchestration
+    from flows.dispatch import OrchestratedService, Submitter
+
+    svc = OrchestratedService(tmp_path / "data", config=orch_config, clock=clock, submitter=Submitter())
+    orchestration.use_service(svc)
+    executor = orchestration.register_effects(svc, poll_s=0.1).start()
+    svc.executor = executor
+    yield svc
+    svc.submitter.flush()
+    executor.stop()
+    orchestration.use_service(None)
+    svc.close()

@@ -1,0 +1,127 @@
+"""Helpers for the orchestration tests: ports, real Prefect servers, process groups, waiting."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BLACKLIST = {"enterprise": {"name": "江海港务有限公司", "credit_code": "91320600MA1NY7QH42"},
+             "reason": "重大隐患整改不力", "facts": "逾期未整改"}
+INVESTIGATION = {"investigation_findings": "属实", "legal_basis": "安全生产法"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    end = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def start_prefect_server(home: Path, port: int, log: Path, extra_env: dict | None = None,
+                         timeout: float = 240.0) -> subprocess.Popen:
+    """`prefect server start` on 127.0.0.1 in its own process group; returns once /api/health answers."""
+    from flows.stack import prefect_env
+
+    url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, **prefect_env(home, url), **(extra_env or {})}
+    home.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(ROOT))
+    end = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > end:
+            stop_group(proc)
+            raise RuntimeError(f"prefect server not healthy after {timeout}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.25)
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """TERM the process group, KILL it after `grace` seconds."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def processes_mentioning(text: str) -> list[tuple[int, str]]:
+    """Live processes whose command line or environment mentions `text` (orphan hunting)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            env = (entry / "environ").read_bytes().decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.split(") ", 1)[-1].startswith("Z"):
+            continue  # a zombie is dead; its parent will reap it
+        if text in cmd or text in env:
+            found.append((int(entry.name), cmd.strip()))
+    return found
+
+
+def flow_runs(api_url: str, tag: str, since: float | None = None) -> list[dict]:
+    """Flow runs with `tag`, created after `since` (a time.time(); case ids repeat across tests' data dirs)."""
+    from datetime import datetime
+
+    r = httpx.post(f"{api_url}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [tag]}}}, timeout=10)
+    r.raise_for_status()
+    runs = r.json()
+    if since is not None:
+        runs = [x for x in runs if datetime.fromisoformat(x["created"].replace("Z", "+00:00")).timestamp() >= since]
+    return runs
+
+
+def flow_name(api_url: str, flow_id: str) -> str:
+    return httpx.get(f"{api_url}/flows/{flow_id}", timeout=10).json()["name"]

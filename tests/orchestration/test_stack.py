@@ -1,0 +1,103 @@
+"""`python -m flows up`: starts everything, answers health checks, refuses a second start, stops clean."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from orch_helpers import BLACKLIST, INVESTIGATION, ROOT, free_port, group_alive, processes_mentioning, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]
+
+
+def _clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path, configs_root, orch_config):
+    data = tmp_path / "data"
+    app_port, prefect_port = free_port(), free_port()
+    cmd = [sys.executable, "-m", "flows", "up", "--data-dir", str(data), "--app-port", str(app_port),
+           "--prefect-port", str(prefect_port)]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("已就绪" in line for line in lines) or proc.poll() is not None, timeout=240,
+                 interval=0.2, what="the stack to be ready")
+        assert proc.poll() is None, "".join(lines)
+        cold_start = time.monotonic() - t0
+        out = "".join(lines)
+        assert f"http://127.0.0.1:{app_port}" in out and f"http://127.0.0.1:{prefect_port}" in out
+        api = f"http://127.0.0.1:{prefect_port}/api"
+        assert httpx.get(f"http://127.0.0.1:{app_port}/_stcore/health").text == "ok"
+        assert httpx.get(f"{api}/health").json() is True
+        deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
+        assert {d["status"] for d in deployments} == {"READY"} and len(deployments) == len(orch_config.workflows) + 5
+        info = json.loads((data / "stack.json").read_text())
+        children = info["children"]
+        assert set(children) == {"prefect", "serve", "app"}
+        assert (data / "prefect" / "prefect.db").exists()          # Prefect's SQLite is in the data dir
+
+        # a click in another process: committed at once, the stack's serving process issues the document
+        from flows.dispatch import OrchestratedService, Submitter
+
+        submitter = Submitter(background=False, api_url=api)
+        svc = OrchestratedService(data, config=orch_config, submitter=submitter)
+        try:
+            cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+            svc.act(cid, "verify", "awb_zhang")
+            svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+            wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the document from the stack")
+        finally:
+            svc.close()
+
+        second = subprocess.run(cmd[:-4] + ["--app-port", str(free_port()), "--prefect-port", str(free_port())],
+                                cwd=str(ROOT), env=_clean_env(), capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0
+        assert "平台已在运行" in second.stderr and str(info["pid"]) in second.stderr
+        assert "Traceback" not in second.stderr
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        reader.join(5)
+        assert "已停止" in "".join(lines)
+        for name, pid in children.items():
+            assert not group_alive(pid), f"{name} process group still alive"
+        assert processes_mentioning(str(data)) == []
+        assert not (data / "stack.json").exists()
+        print(f"stack_cold_start_s={cold_start:.1f}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in (json.loads((data / "stack.json").read_text())["children"].values()
+                    if (data / "stack.json").exists() else []):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_up_says_when_a_port_is_taken(tmp_path, configs_root):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "flows", "up", "--data-dir", str(tmp_path / "d"),
+                               "--app-port", str(port), "--prefect-port", str(free_port())],
+                              cwd=str(ROOT), env=_clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and f"端口 {port} 已被其他程序占用" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,46 @@
+"""ui/app.py, the first page: workflows, cases with their states and documents, reports (Streamlit AppTest)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from flows import orchestration
+from flows.service import Service
+from orch_helpers import BLACKLIST, INVESTIGATION, ROOT
+
+
+@pytest.fixture
+def office(tmp_path, orch_config, monkeypatch):
+    data = tmp_path / "data"
+    svc = Service(data, config=orch_config, clock=lambda: datetime(2025, 3, 3, 9))
+    cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+    svc.act(cid, "verify", "awb_zhang")
+    svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+    orchestration.use_service(svc)
+    orchestration.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
+    orchestration.use_service(None)
+    svc.close()
+    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    st.cache_resource.clear()
+    return cid
+
+
+def test_first_page_lists_workflows_cases_states_and_documents(office):
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "县交通运输局安全生产流程平台"
+    subheaders = [h.value for h in at.subheader]
+    assert any(h.startswith("安全生产失信黑名单（1 件") for h in subheaders)
+    assert any(h.startswith("应急预案修订（0 件") for h in subheaders)
+    (table,) = [df for df in at.dataframe if office in df.value["编号"].tolist()]
+    row = table.value.set_index("编号").loc[office]
+    assert row["当前环节"] == "事先告知（陈述申辩期）" and row["文书"] == 1 and row["状态"] == "办理中"
+    at.selectbox(key="pick-blacklist").set_value(office).run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert any("安全生产失信行为事先告知书（县交信告〔2025〕1号）.docx" in label for label in labels)
+    assert any("年度应急演练计划" in label for label in labels)        # the reports tab
