@@ -47,7 +47,7 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from lxml import etree
 
-from flows import gbt9704
+from flows import gbt9704, statistics
 
 # ------------------------------------------------------------------ errors
 
@@ -448,52 +448,12 @@ def template_variables(template_path: Path) -> set[str]:
 
 # ------------------------------------------------------------------ accident statistics
 
-ACCIDENT_TYPES = ("道路运输", "水上交通", "港口", "工程建设", "城市公交", "其他")
-LEVELS = (("一般", "general"), ("较大", "larger"), ("重大", "major"), ("特别重大", "especially_major"))
-METRICS = ("count", "deaths", "serious_injuries", "direct_loss")
-
-
-def _level(data: Mapping[str, Any]) -> str:
-    """The case's computed level; figures decide when it is missing (国务院令第493号)."""
-    level = data.get("level")
-    if level in dict(LEVELS):
-        return level
-    deaths, injuries, loss = (float(data.get(k) or 0) for k in ("deaths", "serious_injuries", "direct_loss"))
-    if deaths >= 30 or injuries >= 100 or loss >= 10000:
-        return "特别重大"
-    if deaths >= 10 or injuries >= 50 or loss >= 5000:
-        return "重大"
-    if deaths >= 3 or injuries >= 10 or loss >= 1000:
-        return "较大"
-    return "一般"
-
-
 def statistics_context(period: str, accidents: Iterable[Mapping[str, Any]],
-                       types: Iterable[str] = ACCIDENT_TYPES, analysis: str = "") -> dict:
-    """`rows` and `extra` for accident_statistics.docx from the accidents' case data of one period:
-    per accident type, and in total, the count, deaths, serious injuries and direct loss (万元)
-    by level (general/larger/major/especially_major/total)."""
-    def empty(label: str) -> dict:
-        return {"type": label, **{m: {key: 0 for _, key in LEVELS} | {"total": 0} for m in METRICS}}
-
-    by_type = {t: empty(t) for t in types}
-    totals = empty("合计")
-    for data in accidents:
-        kind = str(data.get("accident_type") or "其他")
-        row = by_type.setdefault(kind, empty(kind))
-        level_key = dict(LEVELS)[_level(data)]
-        values = {"count": 1, "deaths": data.get("deaths") or 0,
-                  "serious_injuries": data.get("serious_injuries") or 0,
-                  "direct_loss": data.get("direct_loss") or 0}
-        for metric, value in values.items():
-            value = Decimal(str(value)) if metric == "direct_loss" else int(value)
-            for target in (row, totals):
-                target[metric][level_key] += value
-                target[metric]["total"] += value
-    for target in [*by_type.values(), totals]:
-        for key in ("general", "larger", "major", "especially_major", "total"):
-            target["direct_loss"][key] = float(target["direct_loss"][key])
-    return {"rows": list(by_type.values()), "extra": {"period": period, "totals": totals, "analysis": analysis}}
+                       types: Iterable[str] = statistics.ACCIDENT_TYPES, analysis: str = "") -> dict:
+    """`rows` and `extra` for accident_statistics.docx from the accidents' case data of one period
+    (the table itself is `flows.statistics.table`, the one the scheduled reports use)."""
+    table = statistics.table(accidents, types)
+    return {"rows": table["rows"], "extra": {"period": period, "totals": table["totals"], "analysis": analysis}}
 
 # ------------------------------------------------------------------ previews
 

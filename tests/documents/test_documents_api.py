@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import documents, gbt9704
+from flows import documents, gbt9704, statistics
 from flows.documents import (TemplateError, chinese_date, format_doc_number, format_issue_number, render,
                              statistics_context, template_variables)
 from tests.documents.conftest import all_text, open_docx, squeeze
@@ -185,7 +185,7 @@ def test_statistics_context():
     assert totals["count"] == {"general": 2, "larger": 1, "major": 1, "especially_major": 0, "total": 4}
     assert totals["direct_loss"]["total"] == 356.8 and totals["direct_loss"]["general"] == 0.3
     rows = {r["type"]: r for r in ctx["rows"]}
-    assert list(rows)[:6] == list(documents.ACCIDENT_TYPES) and rows["铁路"]["deaths"]["major"] == 12
+    assert list(rows)[:6] == list(statistics.ACCIDENT_TYPES) and rows["铁路"]["deaths"]["major"] == 12
 
 
 def test_banner_shrinks_to_one_line(tmp_path):
