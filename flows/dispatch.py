@@ -249,9 +249,10 @@ class OrchestratedService(Service):
 
     def retry_effect(self, case_id: str, effect_id: str) -> dict:
         """The 重试 action on a failed effect: pending again with fresh attempts, then submitted."""
-        self.effects._update_effect(case_id, effect_id, status="pending", error=None, attempts=0)  # noqa: SLF001
+        effect = self.effects.reset(case_id, effect_id)
         case = self.case(case_id)
-        self.submit(case, [effect_id], {"type": "retry", "label": "重试", "actor": {"id": "system", "name": "系统"}})
+        if effect["status"] == "pending":
+            self.submit(case, [effect_id], {"type": "retry", "label": "重试", "actor": {"id": "system", "name": "系统"}})
         return case
 
 

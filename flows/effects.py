@@ -117,9 +117,16 @@ class EffectRunner:
                 recorded = self._update_effect(case_id, effect_id, status="failed")
             raise EffectFailed(recorded) from exc
 
+    def reset(self, case_id: str, effect_id: str) -> dict:
+        """Make a failed effect pending again with fresh attempts (the 重试 action); a done one stays done."""
+        effect = _find(self.service.case(case_id), effect_id)
+        if effect["status"] != "failed":
+            return effect
+        return self._update_effect(case_id, effect_id, status="pending", error=None, attempts=0)
+
     def retry(self, case_id: str, effect_id: str) -> list[dict]:
-        """The 重试 action on a failed effect: make it pending again with fresh attempts, and run it."""
-        self._update_effect(case_id, effect_id, status="pending", error=None, attempts=0)
+        """The 重试 action when this process runs effects itself: reset, then run."""
+        self.reset(case_id, effect_id)
         return self.run_pending(case_id)
 
     # ------------------------------------------------------------ kinds
@@ -171,8 +178,17 @@ class EffectRunner:
         return self._update_effect(case_id, effect_id, status="done", error=None)
 
     def _do_notify(self, case_id: str, effect_id: str) -> dict:
-        # The message itself is in the case history (催办 event); the UI shows it to the named roles.
-        return self._update_effect(case_id, effect_id, status="done", error=None)
+        """Deliver a message to each person the effect names (their 消息 list in the app); one
+        record per effect, so a second run rewrites the same message instead of adding another."""
+        case = self.service.case(case_id)
+        effect = _find(case, effect_id)
+        people = recipients_of(self.service.config.org, effect)
+        if people:
+            self.service.store.put(MESSAGES, effect_id, {
+                "case_id": case_id, "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
+                "text": effect.get("text") or f"{case['title']}：请及时办理", "at": effect["created_at"],
+                "recipients": people, "read_by": []})
+        return self._update_effect(case_id, effect_id, status="done", error=None, delivered=people)
 
     # ------------------------------------------------------------ documents' data
     def context(self, case: dict, template: str, spec: DocumentSpec, number: str, issued: datetime) -> dict:
@@ -228,6 +244,21 @@ class EffectRunner:
             except StaleVersion:
                 continue  # someone acted on the case meanwhile: apply our change to the new version
         raise FlowError(f"案件 {case_id} 持续被修改，无法记录处理结果，请稍后重试")
+
+
+MESSAGES = "messages"
+
+
+def recipients_of(org, effect: dict) -> list[str]:
+    """The people a notify effect reaches. Effects recorded before recipients existed name roles only."""
+    entries = effect.get("recipients") or [{"role": r, "unit": None, "user": None} for r in effect.get("roles", [])]
+    people: list[str] = []
+    for entry in entries:
+        found = org.people(entry.get("role"), entry.get("unit"), entry.get("user"))
+        if not found and entry.get("fallback") and entry.get("unit"):
+            found = org.people(entry.get("role"))
+        people += [p for p in found if p not in people]
+    return people
 
 
 def _find(case: dict, effect_id: str) -> dict:

@@ -394,10 +394,18 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     if t.extends:
         _extend(defn, ctx, case, t)
 
+    active_before = set(case["active"])
     derived = _move(defn, ctx, case, source, t.target or source, now, returning=t.kind == "return")
     event["to"] = list(case["active"])
     env = _env(defn, merged, case, now)
     effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
+    entered = [s for s in case["active"] if s not in active_before]
+    if defn.notify_holders and entered:
+        rows = [r for r in tasks(defn, case) if r["state"] in entered]
+        if rows:
+            labels = "、".join(defn.state(s).label for s in entered)
+            effects.append({"type": "notify", "kind": "task", "transition": t.name, "recipients": _recipients(rows),
+                            "text": f"{case['title']}：{actor.name}{t.label}，请办理「{labels}」"})
     for start in t.starts:
         if _truthy(defn, start.when, merged, case, now):
             effects.append({"type": "start_case", "workflow": start.workflow, "relation": start.relation,
@@ -504,14 +512,30 @@ def apply_deadline(defn: Workflow, ctx: Context, case: dict, deadline_id: str, n
     case = clone(case)
     d = next(x for x in case["deadlines"] if x["id"] == deadline_id)
     d["status"] = "escalated"
-    holders = sorted({t["role"] or t["user"] for t in tasks(defn, case) if t["state"] == d["state"]})
+    rows = [t for t in tasks(defn, case) if t["state"] == d["state"]]
+    holders = sorted({t["role"] or t["user"] for t in rows})
     timer = _timer_spec(defn, d)
     supervisors = sorted({s for role in holders if (s := ctx.org.supervisor_of(role))} | set(timer.notify))
+    # a supervisor is looked for in the holder's unit first (an enterprise's own head), then anywhere
+    units = sorted({t["unit"] for t in rows if t["unit"]}) or [None]
+    recipients = _recipients(rows) + [{"role": s, "unit": u, "user": None, "fallback": True}
+                                      for s in supervisors for u in units]
+    comment = f"「{d['label']}」已于 {d['due'][:10]} 到期，催办：{'、'.join(holders + supervisors)}"
     event = {"type": "escalated", "deadline": deadline_id, "label": d["label"], "due": d["due"],
              "at": iso(now), "actor": actor_record(SYSTEM), "holders": holders, "notify": supervisors,
-             "comment": f"「{d['label']}」已于 {d['due'][:10]} 到期，催办：{'、'.join(holders + supervisors)}"}
+             "comment": comment}
     case["updated_at"] = iso(now)
-    return Outcome(case, [event], [{"type": "notify", "roles": holders + supervisors, "deadline": deadline_id}])
+    return Outcome(case, [event], [{"type": "notify", "kind": "escalation", "roles": holders + supervisors,
+                                    "recipients": recipients, "deadline": deadline_id,
+                                    "text": f"{case['title']}：{comment}"}])
+
+
+def _recipients(rows: list[dict]) -> list[dict]:
+    """Who holds these task rows, as {role, unit, user} without repeats (resolved to people later)."""
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        seen.setdefault((r["role"], r["unit"], r["user"]), {"role": r["role"], "unit": r["unit"], "user": r["user"]})
+    return list(seen.values())
 
 
 def fail_deadline(case: dict, deadline_id: str, now: datetime, reason: str) -> Outcome:

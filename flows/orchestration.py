@@ -120,7 +120,7 @@ def effect_label(svc: Service, effect: dict) -> str:
     if kind == "register":
         return f"登记台账：{effect['table']}"
     if kind == "notify":
-        return f"催办通知：{'、'.join(effect.get('roles', []))}"
+        return "待办提醒" if effect.get("kind") == "task" else f"催办通知：{'、'.join(effect.get('roles', []))}"
     return kind
 
 

@@ -71,6 +71,13 @@ class Organisation(_Org):
     def supervisor_of(self, role: str) -> str | None:
         return next((r.supervisor for r in self.roles if r.name == role), None)
 
+    def people(self, role: str | None = None, unit: str | None = None, user: str | None = None) -> list[str]:
+        """The ids of the people a task row means: the named person, or everyone with the role (in
+        the unit, when one is given)."""
+        if user:
+            return [user] if self.user(user) else []
+        return [u.id for u in self.users if role in u.roles and (unit is None or u.unit == unit)]
+
     def actor(self, user_id: str) -> "Actor":
         user = self.user(user_id)
         if user is None:

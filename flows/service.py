@@ -170,6 +170,37 @@ class Service:
         return self.store.put(f"register_{table}", key, {**old, **fields, "key": key,
                                                         "updated_at": engine.iso(self.clock())})
 
+    def messages(self, user_id: str, unread_only: bool = False, limit: int | None = 50) -> list[dict]:
+        """A person's messages (待办提醒, 催办), newest first, each with `read` for that person."""
+        from flows.effects import MESSAGES
+
+        rows = [{**m, "read": user_id in m.get("read_by", [])} for m in self.store.all(MESSAGES)
+                if user_id in m.get("recipients", [])]
+        rows = [m for m in rows if not (unread_only and m["read"])]
+        rows.sort(key=lambda m: m["at"], reverse=True)
+        return rows[:limit] if limit else rows
+
+    def mark_read(self, user_id: str, keys: list[str]) -> int:
+        """Mark messages read for one person; other readers' marks are kept (versioned writes)."""
+        from flows.effects import MESSAGES
+        from storage import ConflictError
+
+        marked = 0
+        for key in keys:
+            for _ in range(10):
+                message = self.store.get(MESSAGES, key)
+                if message is None or user_id not in message["recipients"] or user_id in message["read_by"]:
+                    break
+                doc = {k: v for k, v in message.items() if not k.startswith("_")}
+                try:
+                    self.store.put(MESSAGES, key, {**doc, "read_by": [*doc["read_by"], user_id]},
+                                   expected_version=message["_version"])
+                    marked += 1
+                    break
+                except ConflictError:
+                    continue  # someone else marked it meanwhile: read again
+        return marked
+
     def document_file(self, relpath: str) -> Path:
         return self.store.file_path(relpath)
 

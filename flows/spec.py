@@ -167,6 +167,7 @@ class Workflow(Spec):
     start_roles: list[str] = Field(default=[], description="可发起本流程的角色")
     start_form: str | None = None
     settings: dict[str, Any] = Field(default={}, description="管理员可调整的参数，表达式中以 settings.x 引用")
+    notify_holders: bool = Field(default=True, description="流转后向新的待办人发送消息提醒")
     forms: dict[str, Form] = {}
     computed: list[Computed] = []
     states: list[State] = Field(min_length=1)

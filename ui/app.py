@@ -139,15 +139,34 @@ def reports_tab(svc) -> None:
             download(f"下载 {f['name']}", svc.document_file(f["file"]), f["name"], key=f"rep-{report['key']}-{i}")
 
 
+def messages_tab(svc) -> None:
+    """Each person's 待办提醒 and 催办 (until sign-in exists, whose list is chosen here)."""
+    users = {u.id: f"{u.name}（{u.unit}）" for u in svc.config.org.users}
+    user = st.selectbox("人员", list(users), format_func=users.get, key="msg-user")
+    rows = svc.messages(user, limit=100)
+    unread = [m for m in rows if not m["read"]]
+    st.caption(f"共 {len(rows)} 条，未读 {len(unread)} 条")
+    if unread and st.button("全部标为已读", key="msg-read"):
+        svc.mark_read(user, [m["_key"] for m in unread])
+        st.rerun()
+    kinds = {"task": "待办提醒", "escalation": "催办"}
+    for m in rows:
+        mark = "" if m["read"] else "🔴 "
+        st.write(f"{mark}{m['at'][:16].replace('T', ' ')}　【{kinds.get(m['kind'], m['kind'])}】{m['text']}"
+                 f"　（案件 {m['case_id']}）")
+
+
 def main() -> None:
     svc = service()
     st.title("县交通运输局安全生产流程平台")
     mode = "由 Prefect 执行案件处理与定时任务" if isinstance(svc, OrchestratedService) else "未连接 Prefect：案件处理在本进程内执行"
     st.caption(f"{mode}｜数据目录 {os.environ.get('WORKFLOW_DATA_DIR', './data')}")
     st.button("刷新")
-    tab_cases, tab_reports = st.tabs(["流程与案件", "计划与统计报表"])
+    tab_cases, tab_messages, tab_reports = st.tabs(["流程与案件", "消息", "计划与统计报表"])
     with tab_cases:
         cases_tab(svc)
+    with tab_messages:
+        messages_tab(svc)
     with tab_reports:
         reports_tab(svc)
 

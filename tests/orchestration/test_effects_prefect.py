@@ -13,6 +13,15 @@ from orch_helpers import BLACKLIST, INVESTIGATION, flow_name, flow_runs, wait_fo
 pytestmark = pytest.mark.prefect
 
 
+def _of_notify(case: dict) -> list[dict]:
+    """The effects the 送达事先告知书 action caused (the earlier 核实 caused its own 待办提醒)."""
+    return [e for e in case["effects"] if e.get("transition") == "notify"]
+
+
+def _document(case: dict) -> dict:
+    return next(e for e in case["effects"] if e["type"] == "document")
+
+
 def _notify(svc):
     cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
     svc.act(cid, "verify", "awb_zhang")
@@ -26,14 +35,19 @@ def test_click_commits_then_prefect_issues_the_document(served, prefect_server):
     since = time.time()
     cid, case, click_s = _notify(svc)
     assert click_s < 0.5                                          # no Prefect round trip in the click
-    assert [e["status"] for e in case["effects"]] == ["pending"]  # committed, not yet carried out
+    assert [(e["type"], e["status"]) for e in _of_notify(case)] == [("document", "pending"), ("notify", "pending")]
     assert case["active"] == ["notified"]                          # the state change is already durable
     case = wait_for(lambda: (c := svc.case(cid))["documents"] and c, timeout=30, what="the document")
     (doc,) = case["documents"]
     assert doc["number"] == "县交信告〔2025〕1号" and svc.document_file(doc["file"]).stat().st_size > 5000
-    assert [e["status"] for e in case["effects"]] == ["done"]
+    wait_for(lambda: all(e["status"] == "done" for e in svc.case(cid)["effects"]), timeout=30,
+             what="the holder's message")
+    case = svc.case(cid)
+    holders = _of_notify(case)[1]["delivered"]
+    assert holders and all(svc.messages(h)[0]["case_id"] == cid for h in holders)
     run = wait_for(lambda: [r for r in flow_runs(prefect_server, f"case:{cid}", since)
-                            if r["state_type"] == "COMPLETED"], timeout=30, what="the run completed")[0]
+                            if r["state_type"] == "COMPLETED" and "action:notify" in r["tags"]],
+                   timeout=30, what="the run completed")[0]
     assert run["name"] == f"{cid}｜送达事先告知书｜张伟"
     assert {f"case:{cid}", "action:notify", "actor:awb_zhang", "workflow:blacklist"} <= set(run["tags"])
     assert flow_name(prefect_server, run["flow_id"]) == "case-blacklist"
@@ -52,7 +66,7 @@ def test_failed_effect_is_retried_recorded_and_retried_on_demand(served, prefect
 
     monkeypatch.setattr(documents, "render", broken)
     cid, _, _ = _notify(svc)
-    effect = wait_for(lambda: (e := svc.case(cid)["effects"][0])["status"] == "failed" and e, timeout=30,
+    effect = wait_for(lambda: (e := _document(svc.case(cid)))["status"] == "failed" and e, timeout=30,
                       what="the effect marked failed")
     assert effect["attempts"] == 3 and calls["n"] == 3 and "模板文件被占用" in effect["error"]
     assert effect["number"] == "县交信告〔2025〕1号"               # allocated once, kept for the retry
@@ -65,7 +79,7 @@ def test_failed_effect_is_retried_recorded_and_retried_on_demand(served, prefect
     svc.retry_effect(cid, effect["id"])
     case = wait_for(lambda: (c := svc.case(cid))["documents"] and c, timeout=30, what="the retried document")
     assert case["documents"][0]["number"] == "县交信告〔2025〕1号"
-    assert case["effects"][0]["status"] == "done"
+    assert _document(case)["status"] == "done"
     assert any("action:retry" in r["tags"] for r in flow_runs(prefect_server, f"case:{cid}", since))
 
 
@@ -108,7 +122,7 @@ def test_pending_effects_left_behind_are_submitted_again_by_the_sweep(served, pr
     lost = OrchestratedService(config=svc.config, clock=clock, store=svc.store, submitter=Lost())
     cid, case, _ = _notify(lost)
     time.sleep(1.0)
-    assert svc.case(cid)["effects"][0]["status"] == "pending" and lost.submitter.failed == 1
+    assert _document(svc.case(cid))["status"] == "pending" and lost.submitter.failed == 2  # 核实, then 送达
     assert orchestration.resubmit_stale(svc, clock.now + timedelta(seconds=10)) == []  # too recent to tell
     later = (clock.now + timedelta(minutes=5)).isoformat()
     summary = orchestration.deadline_sweep.fn(now=later)
@@ -127,9 +141,10 @@ def test_sweep_as_a_flow_run_escalates_once_and_notifies_through_prefect(served,
     result = orchestration.deadline_sweep(now=now)            # a real flow run on the server
     assert [(r["case_id"], r["event"]) for r in result["acted"]] == [(cid, "escalated")]
     assert orchestration.deadline_sweep(now=now)["acted"] == []
-    effect = wait_for(lambda: (e := [x for x in svc.case(cid)["effects"] if x["type"] == "notify"]) and
+    effect = wait_for(lambda: (e := [x for x in svc.case(cid)["effects"] if x.get("kind") == "escalation"]) and
                       e[0]["status"] == "done" and e[0], timeout=30, what="the 催办 notification")
-    assert effect["roles"]
+    assert effect["roles"] and effect["delivered"]
+    assert all(any(m["kind"] == "escalation" for m in svc.messages(p)) for p in effect["delivered"])
     assert any("action:investigation_due" in r["tags"] and "actor:system" in r["tags"]
                for r in flow_runs(prefect_server, f"case:{cid}", since))
 

@@ -59,7 +59,7 @@ def test_sweep_working_days_across_national_day_and_makeup_sundays(plain_service
     (escalation,) = _events(svc, d, "escalated")
     assert "分管领导" in escalation["notify"] and "催办" in escalation["comment"]
     assert svc.case(d)["active"] == ["reported"]                   # an escalation chases, it does not move
-    notify = [e for e in svc.case(d)["effects"] if e["type"] == "notify"]
+    notify = [e for e in svc.case(d)["effects"] if e.get("kind") == "escalation"]
     assert len(notify) == 1 and notify[0]["status"] == "done"
 
 

@@ -37,7 +37,7 @@ def _ensure_postgres() -> Path:
     if bindir is not None:
         return bindir
     if os.geteuid() != 0:
-        pytest.skip("PostgreSQL 未安装，且非 root 无法用 apt-get 安装")
+        pytest.fail("PostgreSQL 未安装，且非 root 无法用 apt-get 安装：请以 root 运行 make test-packages")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"], check=True, env=env,

@@ -1,6 +1,7 @@
 """ui/app.py, the first page: workflows, cases with their states and documents, reports (Streamlit AppTest)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -44,3 +45,17 @@ def test_first_page_lists_workflows_cases_states_and_documents(office):
     labels = [b.label for b in at.get("download_button")]
     assert any("安全生产失信行为事先告知书（县交信告〔2025〕1号）.docx" in label for label in labels)
     assert any("年度应急演练计划" in label for label in labels)        # the reports tab
+
+
+def test_messages_tab_shows_a_persons_reminders_and_marks_them_read(office):
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="msg-user").set_value("awb_zhang").run()
+    texts = [m.value for m in at.markdown]
+    assert any("【待办提醒】" in t and office in t and "🔴" in t for t in texts), texts
+    (count,) = [c.value for c in at.caption if "未读" in c.value]
+    assert re.search(r"未读 [1-9]\d* 条", count), count
+    at.button(key="msg-read").click().run()
+    assert not at.exception, at.exception
+    assert any("未读 0 条" in c.value for c in at.caption)
+    assert not any("🔴" in m.value for m in at.markdown)
