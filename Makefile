@@ -8,8 +8,9 @@ DATA ?= $(if $(WORKFLOW_DATA_DIR),$(WORKFLOW_DATA_DIR),./data)
 # Debian packages the application needs: LibreOffice and poppler for the documents' PDF previews,
 # fonts for Chinese text in them.
 DEBIAN_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai
-# ... and what only the tests need: PostgreSQL for the multi-machine (Prefect on PostgreSQL) test.
-TEST_PACKAGES := postgresql
+# ... and what only the tests need: PostgreSQL for the multi-machine (Prefect on PostgreSQL) test,
+# Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
+TEST_PACKAGES := postgresql chromium
 
 .PHONY: run demo test setup system-packages test-packages prefect-template bench
 

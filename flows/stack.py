@@ -247,7 +247,8 @@ class Stack:
             Child("app", "应用", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
                                 "--server.address", HOST, "--server.port", str(self.app_port),
                                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                                "--server.fileWatcherType", "none"], logs / "app.log"),
+                                "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
+                  logs / "app.log"),
         ]
         env = self.env()
         seed_prefect_home(self.data / "prefect")

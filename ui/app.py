@@ -151,7 +151,7 @@ def messages_tab(svc) -> None:
         st.rerun()
     kinds = {"task": "待办提醒", "escalation": "催办"}
     for m in rows:
-        mark = "" if m["read"] else "🔴 "
+        mark = "" if m["read"] else ":red[未读]　"
         st.write(f"{mark}{m['at'][:16].replace('T', ' ')}　【{kinds.get(m['kind'], m['kind'])}】{m['text']}"
                  f"　（案件 {m['case_id']}）")
 

@@ -1,6 +1,7 @@
 """Helpers for the orchestration tests: ports, real Prefect servers, process groups, waiting."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -125,3 +126,30 @@ def flow_runs(api_url: str, tag: str, since: float | None = None) -> list[dict]:
 
 def flow_name(api_url: str, flow_id: str) -> str:
     return httpx.get(f"{api_url}/flows/{flow_id}", timeout=10).json()["name"]
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (make test installs it); Playwright never downloads one
+
+
+@contextlib.contextmanager
+def chromium_page():
+    """A page in headless Debian Chromium driven by Playwright; no network beyond 127.0.0.1."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium 未安装：请以 root 运行 make test-packages"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(accept_downloads=True, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def pick(page, key: str, option) -> None:
+    """Choose an option of the Streamlit selectbox with `key` (its container has class st-key-<key>)."""
+    page.locator(f".st-key-{key}").get_by_role("button", name="Open").click()
+    page.get_by_role("option", name=option).click()

@@ -1,20 +1,25 @@
-"""`python -m flows up`: starts everything, answers health checks, refuses a second start, stops clean."""
+"""`python -m flows up`: starts everything, answers health checks, serves the office's page in a real
+browser, refuses a second start, stops clean."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 import httpx
 import pytest
 
-from orch_helpers import BLACKLIST, INVESTIGATION, ROOT, free_port, group_alive, processes_mentioning, wait_for
+from orch_helpers import (BLACKLIST, INVESTIGATION, ROOT, chromium_page, free_port, group_alive, pick,
+                          processes_mentioning, wait_for)
 
-pytestmark = [pytest.mark.slow, pytest.mark.prefect]
+pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.browser]
 
 
 def _clean_env() -> dict:
@@ -63,6 +68,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
             wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the document from the stack")
         finally:
             svc.close()
+        _office_sees_the_case_and_downloads_its_notice(f"http://127.0.0.1:{app_port}", cid)
 
         second = subprocess.run(cmd[:-4] + ["--app-port", str(free_port()), "--prefect-port", str(free_port())],
                                 cwd=str(ROOT), env=_clean_env(), capture_output=True, text=True, timeout=120)
@@ -88,6 +94,25 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> None:
+    """In headless Chromium: the case in its workflow's list, its 告知书 downloaded as a Word file,
+    and the holder's 待办提醒 in the 消息 tab."""
+    with chromium_page() as page:
+        page.goto(app_url)
+        page.get_by_role("heading", name="县交通运输局安全生产流程平台").wait_for()
+        page.get_by_text("安全生产失信黑名单（1 件办理中）").wait_for()
+        pick(page, "pick-blacklist", cid)
+        button = page.get_by_role("button", name=re.compile(r"安全生产失信行为事先告知书（县交信告〔\d{4}〕1号）"))
+        with page.expect_download() as download:
+            button.click()
+        content = open(download.value.path(), "rb").read()
+        assert download.value.suggested_filename.endswith("1号）.docx")
+        assert "江海港务有限公司" in zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
+        page.get_by_role("tab", name="消息").click()
+        pick(page, "msg-user", re.compile("张伟"))
+        page.get_by_text(re.compile(f"【待办提醒】.*送达事先告知书.*{cid}")).wait_for()
 
 
 def test_up_says_when_a_port_is_taken(tmp_path, configs_root):
