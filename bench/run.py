@@ -192,6 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10, under a minute")
     parser.add_argument("--skip-prefect", action="store_true", help="leave out the figures needing a Prefect server")
+    parser.add_argument("--only-prefect", action="store_true", help="only the figures needing a Prefect server")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     config = load_config()
@@ -199,6 +200,8 @@ def main() -> None:
     figures: list[tuple[str, float, str]] = []
 
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only_prefect:
+            return prefect_figures(config, args.quick)
         tmp = Path(tmp)
         tpl_case = templates(config)[0][1]
         stock = stock_tinydb_p50(tmp, 5000 // scale, 100, tpl_case)
@@ -235,11 +238,20 @@ def main() -> None:
     render = docx_render_p50(config, 30)
     if render is not None:
         figures.append(("docx_render_p50_ms", render, "ms"))
-    if not args.skip_prefect:  # a real Prefect server, the serving process, then the whole stack
-        figures += orchestration_bench.effects_figures(config, actions=10 if args.quick else 30)
-        figures += orchestration_bench.stack_figures()
+    show(figures)
+    if not args.skip_prefect:
+        prefect_figures(config, args.quick)
+
+
+def prefect_figures(config, quick: bool) -> None:
+    """A real Prefect server and the serving process, then the whole stack (issue 4)."""
+    show(orchestration_bench.effects_figures(config, actions=10 if quick else 30))
+    show(orchestration_bench.stack_figures())
+
+
+def show(figures: list[tuple[str, float, str]]) -> None:
     for name, value, unit in figures:
-        print(f"{name}: {value:.3f} {unit}")
+        print(f"{name}: {value:.3f} {unit}", flush=True)
 
 
 if __name__ == "__main__":

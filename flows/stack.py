@@ -84,6 +84,7 @@ def prepare_template(force: bool = False) -> Path:
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise FlowError(f"准备 Prefect 数据库失败：{done.stderr.strip()[-500:]}")
+        _first_start(home, env)
         clean = home / "clean.db"
         con = sqlite3.connect(home / "prefect.db")
         try:
@@ -94,6 +95,40 @@ def prepare_template(force: bool = False) -> Path:
         shutil.copyfile(clean, partial)
         os.replace(partial, target)
     return target
+
+
+def _first_start(home: Path, env: dict[str, str], timeout: float = 120.0) -> None:
+    """Start the server once on the new database and stop it: its first start also registers Prefect's
+    block types (several seconds), which the template should already hold."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+    url = f"http://{HOST}:{port}/api"
+    with open(home / "server.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port",
+                                 str(port)], env={**env, "PREFECT_API_URL": url}, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise FlowError(f"准备 Prefect 数据库失败：服务器退出（{proc.returncode}）："
+                                f"{(home / 'server.log').read_text(errors='replace')[-500:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > end:
+                raise FlowError(f"准备 Prefect 数据库失败：服务器 {timeout:.0f} 秒内未就绪")
+            time.sleep(0.25)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
 
 
 def seed_prefect_home(prefect_home: Path) -> bool:
@@ -107,7 +142,17 @@ def seed_prefect_home(prefect_home: Path) -> bool:
     prefect_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, db.with_suffix(".tmp"))
     os.replace(db.with_suffix(".tmp"), db)
+    migrated_marker(prefect_home).touch()
     return True
+
+
+def migrated_marker(prefect_home: Path) -> Path:
+    """Present when prefect.db is known to be migrated for this Prefect version: the server may then
+    skip its migration check at start (~3 s here). After an upgrade the marker's name no longer
+    matches, so the first start migrates, and writes the new marker once healthy."""
+    from importlib.metadata import version
+
+    return prefect_home / f".migrated-prefect-{version('prefect')}"
 
 
 def _die_with_parent() -> None:
@@ -179,6 +224,7 @@ class Stack:
     prefect_port: int = 4200
     out: TextIO = field(default_factory=lambda: sys.stdout)
     children: list[Child] = field(default_factory=list)
+    migrating: bool = True  # whether the Prefect server checks its database's migrations at this start
     _lock_file: TextIO | None = None
 
     @property
@@ -252,8 +298,10 @@ class Stack:
         ]
         env = self.env()
         seed_prefect_home(self.data / "prefect")
+        self.migrating = not migrated_marker(self.data / "prefect").exists()
         for child in self.children:  # all at once: the serving process waits for the server itself
-            child.start(env)
+            child.start(env if child.name != "prefect" or self.migrating
+                        else {**env, "PREFECT_API_DATABASE_MIGRATE_ON_START": "false"})
         self.info_path.write_text(json.dumps({
             "pid": os.getpid(), "app_url": self.app_url, "prefect_url": self.prefect_url,
             "children": {c.name: c.proc.pid for c in self.children}, "started": time.time()}, ensure_ascii=False))
@@ -300,6 +348,8 @@ class Stack:
                 if ok and name not in ready:
                     ready[name] = time.monotonic() - t0
             if all(status.values()):
+                if self.migrating:  # the server migrated its database: later starts may skip the check
+                    migrated_marker(self.data / "prefect").touch()
                 return ready
             time.sleep(0.25)
         waiting = "、".join(c.label for c in self.children if not status.get(c.name))

@@ -151,5 +151,16 @@ def chromium_page():
 
 def pick(page, key: str, option) -> None:
     """Choose an option of the Streamlit selectbox with `key` (its container has class st-key-<key>)."""
-    page.locator(f".st-key-{key}").get_by_role("button", name="Open").click()
-    page.get_by_role("option", name=option).click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    choice = page.get_by_role("option", name=option)
+    for attempt in range(5):  # a click landing while Streamlit re-renders the widget opens nothing
+        page.locator(f".st-key-{key}").get_by_role("button", name="Open").click()
+        try:
+            choice.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 4:
+                raise
+            page.keyboard.press("Escape")
+    choice.click()
