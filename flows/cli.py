@@ -143,7 +143,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-JOB_PARAMS = {"drill-plan": ("year",), "statistics": ("period",), "retention": ("older_than_days",),
+JOB_PARAMS = {"drill-plan": ("year",), "drill-publish": ("year",), "statistics": ("period",), "retention": ("older_than_days",),
               "sweep": (), "reassessment": ()}
 
 
@@ -231,9 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("job", parents=[common], help="立即运行一个定时任务")
-    p.add_argument("job", choices=sorted(JOB_PARAMS), help="sweep 期限巡查、drill-plan 年度演练计划、reassessment 预案定期评估、"
+    p.add_argument("job", choices=sorted(JOB_PARAMS), help="sweep 期限巡查、drill-plan 年度演练计划、drill-publish 发布演练计划（发起演练案件）、"
+                                                          "reassessment 预案定期评估、"
                                                           "statistics 事故统计、retention 清理 Prefect 运行记录")
-    p.add_argument("--year", type=int, help="drill-plan：年度")
+    p.add_argument("--year", type=int, help="drill-plan、drill-publish：年度")
     p.add_argument("--period", help="statistics：统计期，如 2025-03、2025-Q1、2025")
     p.add_argument("--days", type=float, help="retention：保留天数")
     p.add_argument("--submit", action="store_true", help="交给正在运行的 Prefect 执行（不等待）")

@@ -10,6 +10,7 @@ Flows
                            submit again effects left pending with no run carrying them.
   annual-drill-plan        2 January (and on demand): the year's drill plan from the plan register,
                            as the Word table of `annual_drill_plan.docx`.
+  drill-plan-publish       on demand: each row of the year's plan becomes a drill case (once).
   plan-reassessment        daily: a published plan due for its 3-yearly assessment gets a
                            `plan_revision` case (once per due date).
   accident-statistics      daily: the latest complete month, quarter and year that have no report yet
@@ -46,7 +47,7 @@ from prefect.states import Failed
 
 from flows import dispatch, drill_plan, reports, statistics
 from flows.effects import MAX_ATTEMPTS, EffectFailed
-from flows.errors import FlowError
+from flows.errors import FlowError, InvalidForm
 from flows.org import SYSTEM
 from flows.service import Service
 
@@ -270,18 +271,102 @@ def _enterprises(svc: Service) -> list[str]:
 
 @flow(name="annual-drill-plan", description="年度应急演练计划：按预案台账和演练频次生成（1月2日及按需）")
 def annual_drill_plan(year: int | None = None, now: str | None = None) -> dict:
+    """The year's plan as a Word table, its rows kept with the report for publishing. A plan already
+    published is left as it is: its drills are cases now."""
     svc = get_service()
     moment = _moment(now, svc)
     year = year or moment.year
+    existing = reports.get_report(svc, drill_plan_key(year))
+    if existing is not None and existing.get("published_at"):
+        _logger().info("%d 年度应急演练计划已于 %s 发布，不再重新生成", year, existing["published_at"][:10])
+        return {"key": existing["key"], "number": existing["number"], "rows": existing.get("rows", 0),
+                "files": [f["file"] for f in existing["files"]], "published_at": existing["published_at"]}
     plans = [r for r in svc.register("plans") if r.get("published")]
     rules = drill_plan.load_rules(svc.config.root / "drill_rules.yaml")
     rows = drill_plan.generate(year, plans, _enterprises(svc), rules, svc.config.calendar)
-    record = reports.issue(svc, key=f"drill-plan-{year}", kind="drill_plan", template="annual_drill_plan",
+    record = reports.issue(svc, key=drill_plan_key(year), kind="drill_plan", template="annual_drill_plan",
                            title_values={"year": year}, rows=rows, extra={"year": year}, moment=moment,
-                           meta={"year": year, "rows": len(rows)})
+                           meta={"year": year, "rows": len(rows), "plan_rows": rows})
     _logger().info("%d 年度应急演练计划：%d 项", year, len(rows))
     return {"key": record["key"], "number": record["number"], "rows": len(rows),
             "files": [f["file"] for f in record["files"]]}
+
+
+def drill_plan_key(year: int) -> str:
+    return f"drill-plan-{year}"
+
+
+DRILL_CLAIMS = "drill_plan_cases"
+DRILL_FIELDS = ("drill_name", "plan_name", "plan_kind", "drill_kind", "scenario", "planned_date", "owner_unit",
+                "period")
+
+
+@flow(name="drill-plan-publish", description="发布年度应急演练计划：为计划中的每项演练发起演练案件（可重复执行，不重复发起）")
+def publish_drill_plan(year: int, now: str | None = None) -> dict:
+    """Each row of the year's plan becomes a drill case (计划 state, chased when its date passes).
+    A row whose case cannot start (e.g. a plan without a 场景类别) is reported with the reason and
+    tried again by the next run; rows that have their case are never started twice."""
+    svc = get_service()
+    moment = _moment(now, svc)
+    key = drill_plan_key(year)
+    record = reports.get_report(svc, key)
+    if record is None or "plan_rows" not in record:
+        raise FlowError(f"{year} 年度应急演练计划尚未生成，请先生成计划")
+    started, failed, already = [], [], 0
+    for row in record["plan_rows"]:
+        claim_key = f"{key}#{row['seq']}"
+        claim = svc.store.get(DRILL_CLAIMS, claim_key)
+        if claim is not None and claim.get("case_id"):
+            already += 1
+            continue
+        stale = (moment - timedelta(hours=1)).isoformat(timespec="seconds")
+        if claim is not None and not claim.get("error") and claim.get("claimed_at", "") > stale:
+            continue  # claimed moments ago by a run that may still be starting the case
+        if not _claim(svc, claim_key, {"year": year, "seq": row["seq"],
+                                       "claimed_at": moment.isoformat(timespec="seconds")},
+                      table=DRILL_CLAIMS, expected_version=claim["_version"] if claim else 0):
+            continue  # another run claimed it just now
+        data = {k: row[k] for k in DRILL_FIELDS if row.get(k) not in (None, "")}
+        unit = row.get("owner_unit") if row.get("owner_unit") in svc.config.org.unit_names else None
+        try:
+            case = svc.start("drill", SYSTEM.id, data, unit=unit, now=moment)
+        except FlowError as exc:
+            reason = _form_reason(svc, "drill", exc)
+            svc.store.put(DRILL_CLAIMS, claim_key, {**_plain(svc.store.get(DRILL_CLAIMS, claim_key)),
+                                                    "error": reason})
+            failed.append({"seq": row["seq"], "drill_name": row["drill_name"], "error": reason})
+            continue
+        svc.store.put(DRILL_CLAIMS, claim_key, {**_plain(svc.store.get(DRILL_CLAIMS, claim_key)),
+                                                "case_id": case["id"], "error": None})
+        started.append({"seq": row["seq"], "drill_name": row["drill_name"], "case_id": case["id"]})
+    latest = _plain(reports.get_report(svc, key))
+    svc.store.put(reports.TABLE, key, {**latest, "published_at": latest.get("published_at")
+                                       or moment.isoformat(timespec="seconds"),
+                                       "published_cases": already + len(started)})
+    _flush(svc)
+    _logger().info("发布 %d 年度应急演练计划：发起 %d 个演练案件，%d 项未能发起", year, len(started), len(failed))
+    return {"year": year, "started": started, "failed": failed, "already": already}
+
+
+def drill_coverage(svc: Service, year: int) -> list[dict]:
+    """Per plan and period of the year's plan: drills due, and drills carried out (for leaders)."""
+    record = reports.get_report(svc, drill_plan_key(year)) or {}
+    return drill_plan.coverage(record.get("plan_rows", []), svc.cases(workflow="drill"))
+
+
+def _form_reason(svc: Service, workflow: str, exc: FlowError) -> str:
+    """A refusal of a start form, with the fields' labels (场景类别：必填) rather than their names."""
+    if not isinstance(exc, InvalidForm):
+        return str(exc)
+    wf = svc.definition(workflow)
+    form = wf.forms.get(wf.start_form or "")
+    labels = {f.name: f.label for f in form.fields} if form else {}
+    return "；".join(f"{labels.get(path.split('.')[0], path)}：{msg}" for path, msg in exc.errors.items())
+
+
+def _plain(doc: dict | None) -> dict:
+    """A stored record without the store's own fields (_key, _version)."""
+    return {k: v for k, v in (doc or {}).items() if not k.startswith("_")}
 
 
 # ------------------------------------------------------------------ 3-year reassessment
@@ -289,11 +374,12 @@ def annual_drill_plan(year: int | None = None, now: str | None = None) -> dict:
 CLAIMS = "reassessments"
 
 
-def _claim(svc: Service, key: str, doc: dict) -> bool:
+def _claim(svc: Service, key: str, doc: dict, table: str = CLAIMS, expected_version: int = 0) -> bool:
+    """Take `key` for this run: a versioned write, so of two runs at once only one gets it."""
     from storage import ConflictError
 
     try:
-        svc.store.put(CLAIMS, key, doc, expected_version=0)
+        svc.store.put(table, key, doc, expected_version=expected_version)
         return True
     except ConflictError:
         return False
@@ -416,6 +502,7 @@ def jobs() -> dict[str, tuple[Flow, str, dict]]:
     return {
         "sweep": (deadline_sweep, "every-few-minutes", {"schedule": Interval(timedelta(seconds=SWEEP_SECONDS))}),
         "drill-plan": (annual_drill_plan, "2-january", {"schedule": Cron("0 6 2 1 *", timezone=TIMEZONE)}),
+        "drill-publish": (publish_drill_plan, "on-demand", {}),
         "reassessment": (plan_reassessment, "daily", {"schedule": Cron("30 6 * * *", timezone=TIMEZONE)}),
         "statistics": (accident_statistics, "daily", {"schedule": Cron("0 7 * * *", timezone=TIMEZONE)}),
         "retention": (trim_prefect_runs, "daily", {"schedule": Cron("0 3 * * *", timezone=TIMEZONE),

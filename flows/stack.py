@@ -34,7 +34,7 @@ from flows.service import DATA_DIR_ENV, data_dir as resolve_data_dir
 
 HOST = "127.0.0.1"
 GRACE_S = 15.0
-JOB_COUNT = 5  # scheduled deployments served (flows.orchestration.jobs())
+JOB_COUNT = 6  # job deployments served (flows.orchestration.jobs())
 
 
 class AlreadyRunning(FlowError):

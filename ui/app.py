@@ -105,18 +105,50 @@ def cases_tab(svc) -> None:
             case_detail(svc, svc.case(chosen))
 
 
-def run_job(svc, key: str, params: dict) -> None:
+def run_job(svc, key: str, params: dict):
+    """Run a job: through Prefect when it is there (the result shows on a later refresh), else here."""
+    from flows.errors import FlowError
+
     if isinstance(svc, OrchestratedService):
         from flows.orchestration import submit_job
 
         submit_job(key, params)
         st.success("已交给 Prefect 执行，稍后刷新本页查看结果。")
-    else:
-        from flows import orchestration
+        return None
+    from flows import orchestration
 
-        orchestration.use_service(svc)
-        orchestration.jobs()[key][0].fn(**params)
-        st.success("已生成。")
+    orchestration.use_service(svc)
+    try:
+        result = orchestration.jobs()[key][0].fn(**params)
+    except FlowError as exc:
+        st.error(str(exc))
+        return None
+    st.success("已完成。")
+    return result
+
+
+def drill_plan_section(svc, year: int) -> None:
+    """Publishing the year's plan starts its drills as cases; leaders see, per plan and period, due and done."""
+    from flows import orchestration
+
+    record = reports.get_report(svc, orchestration.drill_plan_key(year))
+    if record is None:
+        st.caption(f"{year} 年度应急演练计划尚未生成")
+        return
+    if st.button("发布计划并发起演练案件" if not record.get("published_at") else "补发未发起的演练案件",
+                 key="drill-publish"):
+        result = run_job(svc, "drill-publish", {"year": year})
+        if result:
+            st.write(f"新发起 {len(result['started'])} 个演练案件")
+            for row in result["failed"]:
+                st.warning(f"第 {row['seq']} 项「{row['drill_name']}」未能发起：{row['error']}")
+        record = reports.get_report(svc, orchestration.drill_plan_key(year))
+    if record.get("published_at"):
+        st.caption(f"{year} 年度计划已于 {record['published_at'][:10]} 发布，已发起 {record.get('published_cases', 0)} 个演练案件")
+    rows = orchestration.drill_coverage(svc, year)
+    if rows and record.get("published_at"):
+        st.dataframe([{"预案": r["plan_name"], "周期": r["period"], "应演练": r["due"], "已实施": r["done"],
+                       "案件": "、".join(r["cases"])} for r in rows], hide_index=True)
 
 
 def reports_tab(svc) -> None:
@@ -124,7 +156,10 @@ def reports_tab(svc) -> None:
     with col1:
         year = st.number_input("年度", min_value=2020, max_value=2100, value=svc.clock().year, step=1)
         if st.button("生成年度应急演练计划"):
-            run_job(svc, "drill-plan", {"year": int(year)})
+            made = run_job(svc, "drill-plan", {"year": int(year)})
+            if made and made.get("published_at"):
+                st.info("该年度计划已发布（演练已立案），不再重新生成。")
+        drill_plan_section(svc, int(year))
     with col2:
         period = st.text_input("统计期（如 2025-03、2025-Q1、2025）", value=f"{svc.clock().year - 1}")
         if st.button("生成事故统计报告"):

@@ -4,10 +4,12 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from docx import Document
 from openpyxl import load_workbook
 
 from flows import orchestration, reports
+from flows.errors import FlowError
 from orch_helpers import BLACKLIST, INVESTIGATION
 
 
@@ -90,6 +92,46 @@ def test_annual_drill_plan_from_the_register_keeps_its_number(plain_service):
     assert reports.get_report(svc, "drill-plan-2026")["generations"] == 2
 
 
+def test_published_drill_plan_starts_each_drill_once_and_is_not_regenerated(plain_service, clock):
+    svc = plain_service
+    _register_plan(svc, "内河水上搜救专项应急预案", "专项应急预案", "2024-05-10", "2027-05-10", scenario="内河水上搜救")
+    _register_plan(svc, "客运站场疏散现场处置方案", "现场处置方案", "2024-06-01", "2027-06-01", owner="运输管理科",
+                   scenario="客运站场疏散")
+    _register_plan(svc, "县交通运输突发事件应急预案", "综合应急预案", "2023-03-01", "2026-03-01", owner="局安委办")
+    with pytest.raises(FlowError, match="尚未生成"):
+        orchestration.publish_drill_plan.fn(year=2026, now="2026-01-05T09:00:00")
+    plan = orchestration.annual_drill_plan.fn(year=2026, now="2026-01-02T06:00:00")
+    out = orchestration.publish_drill_plan.fn(year=2026, now="2026-01-05T09:00:00")
+    # the tabletop row names the 综合 plan, which has no 场景类别: reported, not started
+    assert len(out["started"]) == plan["rows"] - 1 and out["already"] == 0
+    (failed,) = out["failed"]
+    assert "桌面推演" in failed["drill_name"] and failed["error"] == "场景类别：必填"
+    cases = {c["data"]["drill_name"]: c for c in svc.cases(workflow="drill")}
+    assert len(cases) == plan["rows"] - 1
+    evac = next(c for name, c in cases.items() if name.startswith("通达客运有限公司全员应急疏散逃生演练"))
+    assert evac["unit"] == "通达客运有限公司" and evac["active"] == ["planned"] and evac["data"]["period"] == "2026年度"
+    assert all(c["created_by"] == "system" for c in cases.values())
+
+    again = orchestration.publish_drill_plan.fn(year=2026, now="2026-01-06T09:00:00")
+    assert again["started"] == [] and again["already"] == plan["rows"] - 1 and len(again["failed"]) == 1
+    assert len(svc.cases(workflow="drill")) == plan["rows"] - 1          # nobody gets a drill twice
+    record = reports.get_report(svc, "drill-plan-2026")
+    assert record["published_at"].startswith("2026-01-05") and record["published_cases"] == plan["rows"] - 1
+    kept = orchestration.annual_drill_plan.fn(year=2026, now="2026-01-07T09:00:00")
+    assert kept["published_at"] == record["published_at"]
+    assert reports.get_report(svc, "drill-plan-2026")["generations"] == 1  # a published plan stays as issued
+
+    # what was due and what was done, per plan and period
+    river = next(c for c in cases.values() if c["data"]["plan_name"] == "内河水上搜救专项应急预案")
+    svc.store.commit({**river, "data": {**river["data"], "executed_date": "2026-05-20"}}, [{"type": "test"}], None,
+                     river["version"])
+    rows = {(r["plan_name"], r["period"]): r for r in orchestration.drill_coverage(svc, 2026)}
+    assert rows[("内河水上搜救专项应急预案", "2026年度")]["due"] == 1
+    assert rows[("内河水上搜救专项应急预案", "2026年度")]["done"] == 1
+    assert rows[("客运站场疏散现场处置方案", "2026年上半年")] | {"cases": None} == {
+        "plan_name": "客运站场疏散现场处置方案", "period": "2026年上半年", "due": 1, "done": 0, "cases": None}
+
+
 def test_reassessment_starts_one_revision_when_due(plain_service):
     svc = plain_service
     _register_plan(svc, "港口危险货物泄漏现场处置方案", "现场处置方案", "2022-03-28", "2025-03-28")
@@ -150,7 +192,8 @@ def test_case_flows_are_built_from_the_configs(plain_service, orch_config):
         f = orchestration.case_flow(name)
         assert f.name == f"case-{name}" and f.version == str(wf.version) and wf.title in f.description
         assert getattr(orchestration, f"case_{name}") is f       # the workers' entrypoint
-    assert set(orchestration.jobs()) == {"sweep", "drill-plan", "reassessment", "statistics", "retention"}
+    assert set(orchestration.jobs()) == {"sweep", "drill-plan", "drill-publish", "reassessment", "statistics",
+                                         "retention"}
     from flows.stack import JOB_COUNT
 
     assert JOB_COUNT == len(orchestration.jobs())

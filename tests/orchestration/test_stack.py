@@ -50,7 +50,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
         assert httpx.get(f"http://127.0.0.1:{app_port}/_stcore/health").text == "ok"
         assert httpx.get(f"{api}/health").json() is True
         deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
-        assert {d["status"] for d in deployments} == {"READY"} and len(deployments) == len(orch_config.workflows) + 5
+        assert {d["status"] for d in deployments} == {"READY"} and len(deployments) == len(orch_config.workflows) + 6
         info = json.loads((data / "stack.json").read_text())
         children = info["children"]
         assert set(children) == {"prefect", "serve", "app"}

@@ -59,3 +59,17 @@ def test_messages_tab_shows_a_persons_reminders_and_marks_them_read(office):
     assert not at.exception, at.exception
     assert any("未读 0 条" in c.value for c in at.caption)
     assert not any(":red[未读]" in m.value for m in at.markdown)
+
+
+def test_reports_tab_publishes_the_drill_plan_once(office):
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    at.number_input[0].set_value(2025).run()
+    assert not at.exception, at.exception
+    at.button(key="drill-publish").click().run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("新发起 ") for m in at.markdown)
+    assert any("年度计划已于" in c.value and "发布" in c.value for c in at.caption)
+    (table,) = [df for df in at.dataframe if "应演练" in df.value.columns]
+    assert table.value["应演练"].sum() >= 1
+    at.button(key="drill-publish").click().run()                     # again: nothing started twice
+    assert any(m.value == "新发起 0 个演练案件" for m in at.markdown)
