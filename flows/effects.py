@@ -178,16 +178,21 @@ class EffectRunner:
         return self._update_effect(case_id, effect_id, status="done", error=None)
 
     def _do_notify(self, case_id: str, effect_id: str) -> dict:
-        """Deliver a message to each person the effect names (their 消息 list in the app); one
-        record per effect, so a second run rewrites the same message instead of adding another."""
+        """Deliver a message to each person the effect names (their 消息 list in the app): one record
+        per effect, written once, so a second run neither adds a message nor clears who has read it."""
+        from storage import ConflictError
+
         case = self.service.case(case_id)
         effect = _find(case, effect_id)
         people = recipients_of(self.service.config.org, effect)
         if people:
-            self.service.store.put(MESSAGES, effect_id, {
-                "case_id": case_id, "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
-                "text": effect.get("text") or f"{case['title']}：请及时办理", "at": effect["created_at"],
-                "recipients": people, "read_by": []})
+            try:
+                self.service.store.put(MESSAGES, effect_id, {
+                    "case_id": case_id, "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
+                    "text": effect.get("text") or f"{case['title']}：请及时办理", "at": effect["created_at"],
+                    "recipients": people, "read_by": []}, expected_version=0)
+            except ConflictError:
+                pass  # delivered by an earlier attempt
         return self._update_effect(case_id, effect_id, status="done", error=None, delivered=people)
 
     # ------------------------------------------------------------ documents' data
@@ -250,14 +255,15 @@ MESSAGES = "messages"
 
 
 def recipients_of(org, effect: dict) -> list[str]:
-    """The people a notify effect reaches. Effects recorded before recipients existed name roles only."""
+    """The people a notify effect reaches, less the one whose action caused it. Effects recorded before
+    recipients existed name roles only."""
     entries = effect.get("recipients") or [{"role": r, "unit": None, "user": None} for r in effect.get("roles", [])]
     people: list[str] = []
     for entry in entries:
         found = org.people(entry.get("role"), entry.get("unit"), entry.get("user"))
         if not found and entry.get("fallback") and entry.get("unit"):
             found = org.people(entry.get("role"))
-        people += [p for p in found if p not in people]
+        people += [p for p in found if p not in people and p != effect.get("actor")]
     return people
 
 

@@ -247,11 +247,21 @@ def _permitted(t: Transition, case: dict, actor: Actor) -> str | None:
         if person == actor.id:
             return None
         return f"「{t.label}」须由指定的承办人执行" + (f"（{person}）" if person else "（尚未指定）")
-    unit = case.get("unit") if t.own_unit else None
-    if any(actor.has_role(role, unit) for role in t.roles):
+    if any(actor.has_role(role, _role_unit(t, role, case)) for role in t.roles):
         return None
-    where = f"（{case.get('unit')}）" if t.own_unit else ""
-    return f"{actor.name}没有执行「{t.label}」的权限，需要角色：{'、'.join(t.roles)}{where}"
+    needed = "、".join(role + (f"（{unit}）" if (unit := _role_unit(t, role, case)) else "") for role in t.roles)
+    return f"{actor.name}没有执行「{t.label}」的权限，需要角色：{needed}"
+
+
+def _role_unit(t: Transition, role: str, case: dict) -> str | None:
+    """The unit a role must belong to for `t`: the one a case field names (an enterprise's own contact),
+    the case's unit (own_unit), or None for any unit. A named field left empty matches no unit."""
+    field = t.role_units.get(role)
+    if field is not None:
+        value = case["data"].get(field)
+        name = value.get("name") if isinstance(value, dict) else value
+        return name or "（未指定单位）"
+    return case.get("unit") if t.own_unit else None
 
 
 def _pending_signers(defn: Workflow, t: Transition, case: dict) -> list[str]:
@@ -306,7 +316,7 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
             elif t.assignee and case["data"].get(t.assignee):
                 holders = [(None, None, case["data"][t.assignee])]
             else:
-                holders = [(role, case.get("unit") if t.own_unit else None, None) for role in t.roles]
+                holders = [(role, _role_unit(t, role, case), None) for role in t.roles]
             for role, unit, user in holders:
                 key = (state, role, unit, user)
                 row = rows.setdefault(key, {
@@ -338,7 +348,7 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
     _enter_timers(defn, ctx, case, initial, now)
     event = {"type": "started", "actor": actor_record(actor), "at": iso(now), "to": [initial],
              "data": data, "unit": case["unit"], "comment": None}
-    return Outcome(case, [event], [])
+    return Outcome(case, [event], _task_reminders(defn, case, [initial], actor, "发起"))
 
 
 def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor, now: datetime,
@@ -399,13 +409,8 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     event["to"] = list(case["active"])
     env = _env(defn, merged, case, now)
     effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
-    entered = [s for s in case["active"] if s not in active_before]
-    if defn.notify_holders and entered:
-        rows = [r for r in tasks(defn, case) if r["state"] in entered]
-        if rows:
-            labels = "、".join(defn.state(s).label for s in entered)
-            effects.append({"type": "notify", "kind": "task", "transition": t.name, "recipients": _recipients(rows),
-                            "text": f"{case['title']}：{actor.name}{t.label}，请办理「{labels}」"})
+    effects += _task_reminders(defn, case, [s for s in case["active"] if s not in active_before], actor, t.label,
+                               t.name)
     for start in t.starts:
         if _truthy(defn, start.when, merged, case, now):
             effects.append({"type": "start_case", "workflow": start.workflow, "relation": start.relation,
@@ -528,6 +533,17 @@ def apply_deadline(defn: Workflow, ctx: Context, case: dict, deadline_id: str, n
     return Outcome(case, [event], [{"type": "notify", "kind": "escalation", "roles": holders + supervisors,
                                     "recipients": recipients, "deadline": deadline_id,
                                     "text": f"{case['title']}：{comment}"}])
+
+
+def _task_reminders(defn: Workflow, case: dict, entered: list[str], actor: Actor, what: str,
+                    transition: str | None = None) -> list[dict]:
+    """A 待办提醒 to whoever holds the states just entered (the one who acted is not told of it)."""
+    rows = [r for r in tasks(defn, case) if r["state"] in entered] if defn.notify_holders else []
+    if not rows:
+        return []
+    labels = "、".join(defn.state(s).label for s in entered)
+    return [{"type": "notify", "kind": "task", "transition": transition, "actor": actor.id,
+             "recipients": _recipients(rows), "text": f"{case['title']}：{actor.name}{what}，请办理「{labels}」"}]
 
 
 def _recipients(rows: list[dict]) -> list[dict]:

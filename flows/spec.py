@@ -97,6 +97,9 @@ class Transition(Spec):
         default=None, description="人员字段名：只有该字段指定的人可以执行（如各组调查负责人）"
     )
     own_unit: bool = Field(default=False, description="只限本案承办单位的人员")
+    role_units: dict[str, str] = Field(
+        default={}, description="某角色只限案件数据中某单位/企业字段所指的单位，如 {企业联系人: enterprise}"
+    )
     kind: Literal["normal", "return", "reject"] = "normal"
     guard: str | None = None
     guard_message: str | None = Field(default=None, description="条件不满足时给用户看的说明")

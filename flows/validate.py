@@ -149,6 +149,11 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
         for r in t.roles:
             if r not in org.role_names:
                 p.add(f"{path}.roles", f"角色「{r}」不在组织机构中")
+        for r, field in t.role_units.items():
+            if r not in t.roles:
+                p.add(f"{path}.role_units.{r}", f"「{r}」不是本操作的角色")
+            if fields.get(field) not in ("unit", "enterprise"):
+                p.add(f"{path}.role_units.{r}", f"「{field}」不是本流程的单位或企业字段")
         if t.form is not None and t.form not in wf.forms:
             p.add(f"{path}.form", f"未知表单「{t.form}」")
         _expression(p, f"{path}.guard", t.guard, known_names)

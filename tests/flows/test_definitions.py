@@ -77,6 +77,10 @@ MALFORMED = [
      "transitions", "名称重复"),
     ("role-not-in-org", _mut(lambda d: transition(d, "submit").update(roles=["处长"])),
      "transitions[0].roles", "不在组织机构中"),
+    ("role-units-not-a-role-of-it", _mut(lambda d: transition(d, "submit").update(role_units={"局长": "site"})),
+     "transitions[0].role_units.局长", "不是本操作的角色"),
+    ("role-units-not-a-unit-field", _mut(lambda d: transition(d, "submit").update(
+        role_units={"经办人": "site"})), "transitions[0].role_units.经办人", "不是本流程的单位或企业字段"),
     ("timer-on-final", _mut(lambda d: state(d, "closed").update(
         timers=[{"name": "t", "label": "t", "after": 1, "action": "escalate"}])),
      "states[7].timers[0]", "终态"),

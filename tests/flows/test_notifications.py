@@ -16,26 +16,30 @@ def _holders(service, case_id: str) -> set[str]:
 def test_each_new_holder_gets_one_message_and_marks_it_read_alone(service):
     case = service.start("drill", "awb_zhang", DRILL)
     case = service.act(case["id"], "begin_scheme", "awb_zhang")
-    holders = _holders(service, case["id"])
+    holders = _holders(service, case["id"]) - {"awb_zhang"}  # the one who acted is not told of it
     assert holders
-    notify = [e for e in case["effects"] if e["type"] == "notify"]
+    notify = [e for e in case["effects"] if e["type"] == "notify" and e["transition"] == "begin_scheme"]
     assert len(notify) == 1 and notify[0]["status"] == "done" and set(notify[0]["delivered"]) == holders
     for user in holders:
-        [msg] = service.messages(user)
+        [msg] = [m for m in service.messages(user) if m["_key"] == notify[0]["id"]]
         assert msg["case_id"] == case["id"] and msg["kind"] == "task" and not msg["read"]
         assert "张伟" in msg["text"] and "方案编制" in msg["text"]
-    outsider = next(u.id for u in service.config.org.users if u.id not in holders)
+    assert all(m["_key"] != notify[0]["id"] for m in service.messages("awb_zhang"))
+    outsider = next(u.id for u in service.config.org.users if u.id not in holders | {"awb_zhang"}
+                    and not service.messages(u.id))
     assert service.messages(outsider) == []
 
     first, *others = sorted(holders)
     assert service.mark_read(first, [notify[0]["id"]]) == 1
     assert service.mark_read(first, [notify[0]["id"]]) == 0  # already read
-    assert service.messages(first, unread_only=True) == [] and service.messages(first)[0]["read"]
+    mine = lambda user: [m for m in service.messages(user) if m["_key"] == notify[0]["id"]]  # noqa: E731
+    assert mine(first)[0]["read"] and notify[0]["id"] not in {m["_key"] for m in service.messages(first, True)}
     for user in others:
-        assert not service.messages(user)[0]["read"]
+        assert not mine(user)[0]["read"]
     # the effect ran again (a redelivery): still one message, the read mark kept
+    count = len(service.messages(first))
     service.effects._do_notify(case["id"], notify[0]["id"])  # noqa: SLF001
-    assert len(service.messages(first)) == 1
+    assert len(service.messages(first)) == count and mine(first)[0]["read"]
 
 
 def test_escalation_reaches_holders_and_their_supervisors_once(service, clock):
@@ -57,6 +61,14 @@ def test_escalation_reaches_holders_and_their_supervisors_once(service, clock):
         assert len(msgs) == 1 and "到期" in msgs[0]["text"]
 
 
+def test_a_start_tells_the_first_holders(service):
+    case = service.start("drill", "ygk_liu", DRILL)
+    [effect] = case["effects"]
+    assert effect["type"] == "notify" and effect["transition"] is None and effect["status"] == "done"
+    assert "ygk_liu" not in effect["delivered"] and set(effect["delivered"]) == _holders(service, case["id"]) - {"ygk_liu"}
+    assert "刘洋发起" in service.messages(effect["delivered"][0])[0]["text"]
+
+
 def test_supervisor_is_sought_in_the_holders_unit_first(config):
     effect = {"recipients": [{"role": "科室负责人", "unit": "运输管理科", "user": None, "fallback": True},
                              {"role": "分管领导", "unit": "运输管理科", "user": None, "fallback": True},
@@ -71,7 +83,7 @@ def test_failed_effect_reset_makes_it_pending_and_a_done_one_stays_done(service,
     case = service.start("drill", "awb_zhang", DRILL)
     monkeypatch.setattr(type(service.effects), "_do_notify", lambda self, c, e: 1 / 0)
     case = service.act(case["id"], "begin_scheme", "awb_zhang")
-    [effect] = [e for e in case["effects"] if e["type"] == "notify"]
+    [effect] = [e for e in case["effects"] if e["type"] == "notify" and e["transition"] == "begin_scheme"]
     assert effect["status"] == "failed" and effect["attempts"] == 3 and "ZeroDivisionError" in effect["error"]
     monkeypatch.undo()
     pending = service.effects.reset(case["id"], effect["id"])

@@ -174,6 +174,19 @@ def test_blacklist_defense_accepted_dismisses(service):
     assert case["active"] == ["dismissed"] and case["status"] == "closed"
 
 
+def test_blacklist_only_the_listed_enterprises_contact_may_answer(service):
+    """江海港务's case: its own contact answers; 通达客运's contact neither sees it nor may act on it."""
+    cid = _notified(service)
+    assert not any(t["case_id"] == cid for t in service.inbox("qy_han"))
+    assert any(t["case_id"] == cid and "record_defense" in t["actions"] for t in service.inbox("qy_yang"))
+    with pytest.raises(NotPermitted, match="企业联系人（江海港务有限公司）"):
+        service.act(cid, "record_defense", "qy_han", {"defense_date": "2025-03-04", "defense_text": "冒名申辩"})
+    case = service.act(cid, "record_defense", "qy_yang", {"defense_date": "2025-03-04", "defense_text": "已整改"})
+    assert case["active"] == ["defense_review"]
+    reminded = {p for e in case["effects"] if e["type"] == "notify" for p in e.get("delivered", [])}
+    assert "qy_yang" in reminded and "qy_han" not in reminded
+
+
 def test_blacklist_reject_needs_reason(service):
     cid = service.start("blacklist", "awb_zhang", BLACKLIST)["id"]
     with pytest.raises(InvalidForm):

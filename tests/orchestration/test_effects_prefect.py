@@ -122,7 +122,7 @@ def test_pending_effects_left_behind_are_submitted_again_by_the_sweep(served, pr
     lost = OrchestratedService(config=svc.config, clock=clock, store=svc.store, submitter=Lost())
     cid, case, _ = _notify(lost)
     time.sleep(1.0)
-    assert _document(svc.case(cid))["status"] == "pending" and lost.submitter.failed == 2  # 核实, then 送达
+    assert _document(svc.case(cid))["status"] == "pending" and lost.submitter.failed == 3  # 发起, 核实, 送达
     assert orchestration.resubmit_stale(svc, clock.now + timedelta(seconds=10)) == []  # too recent to tell
     later = (clock.now + timedelta(minutes=5)).isoformat()
     summary = orchestration.deadline_sweep.fn(now=later)

@@ -98,7 +98,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
 
 def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> None:
     """In headless Chromium: the case in its workflow's list, its 告知书 downloaded as a Word file,
-    and the holder's 待办提醒 in the 消息 tab."""
+    and the enterprise contact's 待办提醒 in the 消息 tab."""
     with chromium_page() as page:
         page.goto(app_url)
         page.get_by_role("heading", name="县交通运输局安全生产流程平台").wait_for()
@@ -111,7 +111,7 @@ def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> No
         assert download.value.suggested_filename.endswith("1号）.docx")
         assert "江海港务有限公司" in zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
         page.get_by_role("tab", name="消息").click()
-        pick(page, "msg-user", re.compile("张伟"))
+        pick(page, "msg-user", re.compile("杨经理"))  # 江海港务's contact, who may 陈述申辩
         page.get_by_text(re.compile(f"【待办提醒】.*送达事先告知书.*{cid}")).wait_for()
 
 
