@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from flows.service import Service, data_dir
 log = logging.getLogger("flows.dispatch")
 
 EFFECTS_DEPLOYMENT = "effects"
+REMINDER_DELAY_S = 2.0  # a run carrying only messages is scheduled this much later than it is created
 
 
 def case_flow_name(workflow: str) -> str:
@@ -47,7 +48,8 @@ def prefect_configured() -> bool:
 
 
 class Submission(dict):
-    """What one commit asks Prefect to do: {workflow, case_id, effect_ids, action, label, actor, actor_name}."""
+    """What one commit asks Prefect to do: {workflow, case_id, effect_ids, action, label, actor, actor_name,
+    delay_s}."""
 
     @property
     def run_name(self) -> str:
@@ -130,7 +132,8 @@ class Submitter:
             deployment_id = self._deployments.get(name)
             if deployment_id is None:
                 deployment_id = self._deployments[name] = api.deployment_id(name)
-            return api.create_flow_run(deployment_id, parameters=sub.parameters, name=sub.run_name, tags=sub.tags)
+            return api.create_flow_run(deployment_id, parameters=sub.parameters, name=sub.run_name, tags=sub.tags,
+                                       delay_s=sub.get("delay_s", 0))
 
         try:
             run = retrying(create, on_error=self._drop_client)
@@ -172,9 +175,14 @@ class PrefectAPI:
         flow_name, deployment = name.split("/", 1)
         return self._call("GET", f"deployments/name/{flow_name}/{deployment}")["id"]
 
-    def create_flow_run(self, deployment_id: str, parameters: dict, name: str, tags: list[str]) -> dict:
-        return self._call("POST", f"deployments/{deployment_id}/create_flow_run",
-                          json={"parameters": parameters, "name": name, "tags": tags})
+    def create_flow_run(self, deployment_id: str, parameters: dict, name: str, tags: list[str],
+                        delay_s: float = 0) -> dict:
+        body = {"parameters": parameters, "name": name, "tags": tags}
+        if delay_s:
+            at = datetime.now(timezone.utc) + timedelta(seconds=delay_s)
+            body["state"] = {"type": "SCHEDULED", "name": "Scheduled",
+                             "state_details": {"scheduled_time": at.isoformat()}}
+        return self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)
 
     def scheduled_runs(self, deployment_ids: list, before: str, limit: int) -> list[dict]:
         return self._call("POST", "flow_runs/filter", json={
@@ -240,8 +248,11 @@ class OrchestratedService(Service):
         event = event or {}
         actor = event.get("actor") or {}
         timer = next((d.get("timer") for d in case.get("deadlines", []) if d["id"] == event.get("deadline")), None)
+        kinds = {e["type"] for e in case.get("effects", []) if e["id"] in effect_ids}
         self.submitter.submit(Submission(
             workflow=case["workflow"], case_id=case["id"], effect_ids=list(effect_ids),
+            # nobody waits on a screen for a reminder: it yields to documents asked for at the same moment
+            delay_s=REMINDER_DELAY_S if kinds == {"notify"} else 0,
             action=event.get("transition") or timer or event.get("type") or "resubmit",
             label=event.get("label") or {"started": "发起", "escalated": "催办", "timer": "期限到期"}.get(
                 event.get("type"), "补交处理"),

@@ -154,8 +154,9 @@ def test_retention_trims_prefect_runs_older_than_the_age(served, prefect_server)
     since = time.time()
     cid, _, _ = _notify(svc)
     wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the document")
-    wait_for(lambda: [r for r in flow_runs(prefect_server, f"case:{cid}", since) if r["state_type"] == "COMPLETED"],
-             timeout=30, what="its run finished")
+    wait_for(lambda: (runs := flow_runs(prefect_server, f"case:{cid}", since)) and len(runs) == 3 and
+             all(r["state_type"] == "COMPLETED" for r in runs), timeout=30,
+             what="its runs finished (发起 and 核实 reminders, 送达 notice)")
     assert orchestration.trim_prefect_runs.fn(older_than_days=30) == 0          # all recent: kept
     future = (datetime.now(timezone.utc) + timedelta(days=31)).isoformat()
     assert orchestration.trim_prefect_runs.fn(older_than_days=30, now=future) >= 1
