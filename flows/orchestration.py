@@ -636,10 +636,11 @@ class EffectExecutor:
                 self._busy -= 1
 
 
-def register_effects(svc: Service, threads: int = 4, poll_s: float = 0.25) -> EffectExecutor:
+def register_effects(svc: Service, threads: int = 4, poll_s: float = 0.25,
+                     deployments: list | None = None) -> EffectExecutor:
     """Create (or update) the effects deployments and return an executor for them (not started)."""
     flows_by_id = {}
-    for deployment in effect_deployments(svc):
+    for deployment in deployments if deployments is not None else effect_deployments(svc):
         flows_by_id[deployment.apply()] = case_flow(deployment.flow_name.removeprefix("case-"), svc)
     return EffectExecutor(flows_by_id, threads=threads, poll_s=poll_s)
 
@@ -683,12 +684,15 @@ def serve_all(data: str | Path | None = None, threads: int = 4, poll_s: float = 
     from flows.service import DATA_DIR_ENV, data_dir
 
     os.environ[DATA_DIR_ENV] = str(data_dir(data).resolve())  # the served subprocess runs read it
-    wait_for_api()
+    # load the data and build the deployments while the server is still starting (the stack starts both at once)
     svc = get_service()
+    served_jobs = [] if executor_only else job_deployments()
+    effects = [] if executor_only else effect_deployments(svc)
+    wait_for_api()
     if executor_only:
         executor = executor_for_existing(svc, threads=threads, poll_s=poll_s).start()
     else:
-        executor = register_effects(svc, threads=threads, poll_s=poll_s).start()
+        executor = register_effects(svc, threads=threads, poll_s=poll_s, deployments=effects).start()
 
     def stop(signum, frame):  # turn SIGTERM into an orderly shutdown
         raise KeyboardInterrupt
@@ -698,7 +702,7 @@ def serve_all(data: str | Path | None = None, threads: int = 4, poll_s: float = 
         if executor_only:
             while True:
                 time.sleep(3600)
-        serve(*job_deployments(), pause_on_shutdown=False, print_starting_message=False)
+        serve(*served_jobs, pause_on_shutdown=False, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:
