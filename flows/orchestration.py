@@ -313,6 +313,8 @@ def publish_drill_plan(year: int, now: str | None = None) -> dict:
     if record is None or "plan_rows" not in record:
         raise FlowError(f"{year} 年度应急演练计划尚未生成，请先生成计划")
     started, failed, already = [], [], 0
+    # a case started by a run that died before noting it on its claim is adopted, not started again
+    existing = {(c["data"].get("drill_name"), c["data"].get("period")): c["id"] for c in svc.cases(workflow="drill")}
     for row in record["plan_rows"]:
         claim_key = f"{key}#{row['seq']}"
         claim = svc.store.get(DRILL_CLAIMS, claim_key)
@@ -329,7 +331,8 @@ def publish_drill_plan(year: int, now: str | None = None) -> dict:
         data = {k: row[k] for k in DRILL_FIELDS if row.get(k) not in (None, "")}
         unit = row.get("owner_unit") if row.get("owner_unit") in svc.config.org.unit_names else None
         try:
-            case = svc.start("drill", SYSTEM.id, data, unit=unit, now=moment)
+            adopted = existing.get((row["drill_name"], row.get("period")))
+            case = svc.case(adopted) if adopted else svc.start("drill", SYSTEM.id, data, unit=unit, now=moment)
         except FlowError as exc:
             reason = _form_reason(svc, "drill", exc)
             svc.store.put(DRILL_CLAIMS, claim_key, {**_plain(svc.store.get(DRILL_CLAIMS, claim_key)),

@@ -112,6 +112,13 @@ def test_published_drill_plan_starts_each_drill_once_and_is_not_regenerated(plai
     assert evac["unit"] == "通达客运有限公司" and evac["active"] == ["planned"] and evac["data"]["period"] == "2026年度"
     assert all(c["created_by"] == "system" for c in cases.values())
 
+    # a run that died after starting a case but before noting it: the case is adopted, not doubled
+    claim = next(c for c in svc.store.all(orchestration.DRILL_CLAIMS) if c.get("case_id"))
+    svc.store.put(orchestration.DRILL_CLAIMS, claim["_key"], {"year": 2026, "seq": claim["seq"],
+                                                              "claimed_at": "2026-01-05T09:00:00"},
+                  expected_version=claim["_version"])
+    again = orchestration.publish_drill_plan.fn(year=2026, now="2026-01-06T09:00:00")
+    assert [s["case_id"] for s in again["started"]] == [claim["case_id"]]
     again = orchestration.publish_drill_plan.fn(year=2026, now="2026-01-06T09:00:00")
     assert again["started"] == [] and again["already"] == plan["rows"] - 1 and len(again["failed"]) == 1
     assert len(svc.cases(workflow="drill")) == plan["rows"] - 1          # nobody gets a drill twice
