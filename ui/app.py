@@ -112,7 +112,11 @@ def run_job(svc, key: str, params: dict):
     if isinstance(svc, OrchestratedService):
         from flows.orchestration import submit_job
 
-        submit_job(key, params)
+        try:
+            submit_job(key, params)
+        except Exception as exc:  # noqa: BLE001 - Prefect down: say so, nothing was started
+            st.error(f"无法交给 Prefect 执行（{type(exc).__name__}: {exc}），请稍后重试或联系管理员。")
+            return None
         st.success("已交给 Prefect 执行，稍后刷新本页查看结果。")
         return None
     from flows import orchestration
