@@ -663,19 +663,11 @@ def executor_for_existing(svc: Service, threads: int = 4, poll_s: float = 0.25) 
 # ------------------------------------------------------------------ the serving process
 
 def wait_for_api(timeout: float = 60.0) -> None:
-    import httpx
+    from flows.stack import await_api
 
-    url = os.environ.get("PREFECT_API_URL", "").rstrip("/") + "/health"
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > end:
-            raise FlowError(f"Prefect 服务器 {url} 在 {timeout:.0f} 秒内没有响应")
-        time.sleep(0.2)
+    problem = await_api(os.environ.get("PREFECT_API_URL", ""), timeout, interval=0.2)
+    if problem:
+        raise FlowError(problem)
 
 
 def serve_all(data: str | Path | None = None, threads: int = 4, poll_s: float = 0.25,

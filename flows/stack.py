@@ -97,6 +97,25 @@ def prepare_template(force: bool = False) -> Path:
     return target
 
 
+def await_api(api_url: str, timeout: float, interval: float = 0.25,
+              exit_code: Callable[[], int | None] = lambda: None) -> str | None:
+    """Poll a Prefect API's /health until it answers. None when it does, else why not (in Chinese):
+    it did not within `timeout` seconds, or its process ended (`exit_code` returned a code)."""
+    end = time.monotonic() + timeout
+    while True:
+        code = exit_code()
+        if code is not None:
+            return f"Prefect 服务器已退出（退出码 {code}）"
+        try:
+            if httpx.get(f"{api_url.rstrip('/')}/health", timeout=2).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > end:
+            return f"Prefect 服务器 {api_url} 在 {timeout:.0f} 秒内没有响应"
+        time.sleep(interval)
+
+
 def _first_start(home: Path, env: dict[str, str], timeout: float = 120.0) -> None:
     """Start the server once on the new database and stop it: its first start also registers Prefect's
     block types (several seconds), which the template should already hold."""
@@ -109,19 +128,10 @@ def _first_start(home: Path, env: dict[str, str], timeout: float = 120.0) -> Non
                                  str(port)], env={**env, "PREFECT_API_URL": url}, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        end = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise FlowError(f"准备 Prefect 数据库失败：服务器退出（{proc.returncode}）："
-                                f"{(home / 'server.log').read_text(errors='replace')[-500:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > end:
-                raise FlowError(f"准备 Prefect 数据库失败：服务器 {timeout:.0f} 秒内未就绪")
-            time.sleep(0.25)
+        problem = await_api(url, timeout, exit_code=proc.poll)
+        if problem:
+            raise FlowError(f"准备 Prefect 数据库失败：{problem}："
+                            f"{(home / 'server.log').read_text(errors='replace')[-500:]}")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

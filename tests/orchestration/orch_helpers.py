@@ -39,7 +39,7 @@ def wait_for(check, timeout: float = 20.0, interval: float = 0.05, what: str = "
 def start_prefect_server(home: Path, port: int, log: Path, extra_env: dict | None = None,
                          timeout: float = 240.0) -> subprocess.Popen:
     """`prefect server start` on 127.0.0.1 in its own process group; returns once /api/health answers."""
-    from flows.stack import prefect_env
+    from flows.stack import await_api, prefect_env
 
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, **prefect_env(home, url), **(extra_env or {})}
@@ -48,19 +48,19 @@ def start_prefect_server(home: Path, port: int, log: Path, extra_env: dict | Non
         proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                  "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(ROOT))
-    end = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > end:
-            stop_group(proc)
-            raise RuntimeError(f"prefect server not healthy after {timeout}s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.25)
+    problem = await_api(url, timeout, exit_code=proc.poll)
+    if problem:
+        stop_group(proc)
+        raise RuntimeError(f"{problem}:\n{log.read_text()[-3000:]}")
+    return proc
+
+
+def notify_blacklist(svc) -> str:
+    """The usual click sequence of these tests: a blacklist case 核实 then 送达事先告知书 (a document)."""
+    cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+    svc.act(cid, "verify", "awb_zhang")
+    svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+    return cid
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orch_helpers import (BLACKLIST, INVESTIGATION, ROOT, free_port, start_prefect_server, stop_group, wait_for)
+from orch_helpers import ROOT, free_port, notify_blacklist, start_prefect_server, stop_group, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -114,9 +114,7 @@ def test_effects_and_sweep_run_on_a_process_worker_against_postgres(postgres, tm
         submitter = Submitter(background=False, api_url=api)
         svc = OrchestratedService(data, config=orch_config, submitter=submitter)
         try:
-            cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
-            svc.act(cid, "verify", "awb_zhang")
-            svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+            cid = notify_blacklist(svc)
             case = wait_for(lambda: (c := svc.case(cid))["documents"] and c, timeout=180, interval=0.5,
                             what=f"the worker to issue the document (log: {tmp_path / 'worker.log'})")
             assert case["documents"][0]["template"] == "blacklist_prior_notice"

@@ -16,7 +16,7 @@ import zipfile
 import httpx
 import pytest
 
-from orch_helpers import (BLACKLIST, INVESTIGATION, ROOT, chromium_page, free_port, group_alive, pick,
+from orch_helpers import (ROOT, chromium_page, free_port, group_alive, notify_blacklist, pick,
                           processes_mentioning, wait_for)
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.browser]
@@ -62,9 +62,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
         submitter = Submitter(background=False, api_url=api)
         svc = OrchestratedService(data, config=orch_config, submitter=submitter)
         try:
-            cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
-            svc.act(cid, "verify", "awb_zhang")
-            svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+            cid = notify_blacklist(svc)
             wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the document from the stack")
         finally:
             svc.close()

@@ -10,16 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from flows import orchestration
 from flows.service import Service
-from orch_helpers import BLACKLIST, INVESTIGATION, ROOT
+from orch_helpers import ROOT, notify_blacklist
 
 
 @pytest.fixture
 def office(tmp_path, orch_config, monkeypatch):
     data = tmp_path / "data"
     svc = Service(data, config=orch_config, clock=lambda: datetime(2025, 3, 3, 9))
-    cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
-    svc.act(cid, "verify", "awb_zhang")
-    svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+    cid = notify_blacklist(svc)
     orchestration.use_service(svc)
     orchestration.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
     orchestration.use_service(None)
