@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA ?= $(if $(WORKFLOW_DATA_DIR),$(WORKFLOW_DATA_DIR),./data)
-# Debian packages the application needs: LibreOffice and poppler for the documents' PDF previews,
+# Debian packages the application needs: venv for Debian's own python3, LibreOffice and poppler for the documents' PDF previews,
 # fonts for Chinese text in them.
-DEBIAN_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai
+DEBIAN_PACKAGES := python3-venv libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai
 # ... and what only the tests need: PostgreSQL for the multi-machine (Prefect on PostgreSQL) test,
 # Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
 TEST_PACKAGES := postgresql chromium
@@ -30,7 +30,8 @@ bench: setup prefect-template
 
 setup: $(VENV)/.installed system-packages
 
-$(VENV)/.installed: requirements.txt
+# after the Debian packages: Debian's python3 makes no venv without python3-venv
+$(VENV)/.installed: requirements.txt | system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
