@@ -26,138 +26,51 @@ and the Store adds the rest:
   nothing changed); old generations stay as ``wal.<gen>.jsonl`` links for a while so readers catch up.
 * History is a hash chain per case (seq, prev_hash, hash = sha256 of the canonical event); the case
   keeps history_head and history_len; `verify()` checks every chain.
+
+This module is the Store core: opening and migrating a data dir, the journal, applying records,
+checkpoints and the writes (commit, counters, small tables, files). The other ideas live beside it:
+`_layout` (which file holds what), `_queries` (reads), `_chain` (the hash chain), `_verify` (the
+verify walk), `_bulk` (bulk loading), `_lock` (the lock between processes), `_json` (copies of JSON
+data), `_parts`, `_wal` and `_files` (partitions, journal lines, files).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import threading
-import zlib
 from pathlib import Path
-from typing import Iterable, Iterator
-
-from tinydb import Query
 
 from storage import _wal
+from storage._bulk import BulkLoadMixin
+from storage._chain import canonical, event_hash, link
 from storage._files import atomic_write, fsync_dir, read_tinydb, write_all
-from storage._parts import ArchivePart, HotPart, Part, SegmentPart
-from storage.errors import ConflictError, NotFound, StorageError
+from storage._json import deep_copy, normalize
+from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
+from storage._lock import ProcessLock
+from storage._parts import HotPart, Part
+from storage._queries import QueriesMixin
+from storage._verify import VerifyMixin
+from storage.errors import ConflictError, StorageError
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None
+# what was importable from here before the split stays so (`storage/__init__.py` and callers)
+__all__ = ["Store", "canonical", "event_hash", "partition_of", "shard_of", "SHARD_CASES", "HISTORY_SPAN",
+           "WAL_MAX_BYTES", "KEEP_OLD_WALS", "RESERVED_TABLES"]
 
-SHARD_CASES = 1000  # case numbers per archive shard
-HISTORY_SPAN = 10_000  # journal numbers per history segment
 WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past this
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
 RESERVED_TABLES = {"_meta", "cases", "tasks", "sequences", "events"}
-_ID = re.compile(r"^(.+)-(\d+)$")
-_UNSAFE = re.compile(r"[^\w.-]")
 
 
-# ---------------------------------------------------------------- helpers
+class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
+    """A data directory opened for reading and writing; safe to share between threads and processes."""
 
-def canonical(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def event_hash(event: dict) -> str:
-    """sha256 of the canonical JSON of the event without its `hash`."""
-    if "hash" in event:
-        event = dict(event)
-        del event["hash"]
-    return hashlib.sha256(canonical(event)).hexdigest()
-
-
-def partition_of(case_id: str) -> str:
-    """`SG-2024-00012` → `SG-2024`; ids without a trailing number share the partition `_other`."""
-    m = _ID.match(case_id)
-    if not m:
-        return "_other"
-    name = _UNSAFE.sub("_", m.group(1))
-    return name if name.strip(".") else "_" + name
-
-
-def shard_of(case_id: str) -> int:
-    m = _ID.match(case_id)
-    if not m:
-        return zlib.crc32(case_id.encode("utf-8")) % 16
-    return int(m.group(2)) // SHARD_CASES
-
-
-def _copy(obj):
-    """Deep copy of JSON data (much faster than copy.deepcopy)."""
-    t = type(obj)
-    if t is dict:
-        return {k: _copy(v) if type(v) in _NESTED else v for k, v in obj.items()}
-    if t is list:
-        return [_copy(v) if type(v) in _NESTED else v for v in obj]
-    return obj
-
-
-_NESTED = frozenset((dict, list))
-
-
-def _normalize(obj, what: str):
-    """A JSON round trip: a private copy that is exactly what replay will see."""
-    try:
-        return json.loads(json.dumps(obj, ensure_ascii=False))
-    except (TypeError, ValueError) as exc:
-        raise StorageError(f"{what}含有不能保存的数据：{exc}") from None
-
-
-class _ProcessLock:
-    """Exclusive lock between processes: flock on `data_dir/.lock` (what `filelock` uses on POSIX),
-    on a descriptor kept open, so taking it costs a system call; `filelock` elsewhere."""
-
-    def __init__(self, path: Path):
-        self.depth = 0
-        if fcntl is not None:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            self.flock = None
-        else:  # pragma: no cover
-            import filelock
-
-            self.fd = -1
-            self.flock = filelock.FileLock(str(path))
-
-    def __enter__(self):
-        if self.depth == 0:
-            if self.flock is None:
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            else:  # pragma: no cover
-                self.flock.acquire()
-        self.depth += 1
-        return self
-
-    def __exit__(self, *exc):
-        self.depth -= 1
-        if self.depth == 0:
-            if self.flock is None:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-            else:  # pragma: no cover
-                self.flock.release()
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-# ---------------------------------------------------------------- the store
-
-class Store:
     def __init__(self, data_dir: str | Path, *, checkpoint_every: int = 1000):
         self.dir = Path(data_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.checkpoint_every = max(1, int(checkpoint_every))
         self._mutex = threading.RLock()
-        self._lock = _ProcessLock(self.dir / ".lock")
+        self._lock = ProcessLock(self.dir / ".lock")
         self._closed = False
         self._wal_fd = -1
         self._wal_problems: list[str] = []
@@ -389,23 +302,6 @@ class Store:
             self._catch_up(locked=locked)  # yet another checkpoint meanwhile
 
     # ------------------------------------------------------------ applying records
-    def _archive(self, case_id: str) -> ArchivePart:
-        p, s = partition_of(case_id), shard_of(case_id)
-        key = ("archive", p, s)
-        part = self._parts.get(key)
-        if part is None:
-            name = f"archive/{p}/{s:04d}.json"
-            part = self._parts[key] = ArchivePart(self.dir / name, name)
-        return part
-
-    def _segment(self, partition: str, shard: int, span: int) -> SegmentPart:
-        key = ("history", partition, shard, span)
-        part = self._parts.get(key)
-        if part is None:
-            name = f"history/{partition}/{shard:04d}-{span:06d}.json"
-            part = self._parts[key] = SegmentPart(self.dir / name, name)
-        return part
-
     def _apply(self, rec: dict) -> None:
         lsn = int(rec["lsn"])
         hot_ops: list = []
@@ -523,29 +419,14 @@ class Store:
         return f"Store({str(self.dir)!r})"
 
     # ------------------------------------------------------------ cases
-    def _locate(self, case_id: str) -> tuple[str | None, dict | None]:
-        doc = self.hot.get_doc("cases", case_id)
-        if doc is not None:
-            return "hot", doc
-        part = self._archive(case_id)
-        part.load()
-        doc = part.get_doc("cases", case_id)
-        return ("archive", doc) if doc is not None else (None, None)
-
-    def get_case(self, case_id: str) -> dict | None:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            return _copy(self._locate(case_id)[1])
-
     def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int) -> dict:
         if not isinstance(case, dict) or not isinstance(case.get("id"), str) or not case["id"]:
             raise StorageError("案件缺少编号（id），无法保存")
         if case.get("status") not in ("open", "closed"):
             raise StorageError(f"案件 {case['id']} 的状态必须是 open 或 closed，而不是 {case.get('status')!r}")
-        doc = _normalize(case, f"案件 {case['id']} ")
-        evs = _normalize(list(events or []), f"案件 {case['id']} 的事件")
-        tks = None if tasks is None else _normalize(list(tasks), f"案件 {case['id']} 的待办")
+        doc = normalize(case, f"案件 {case['id']} ")
+        evs = normalize(list(events or []), f"案件 {case['id']} 的事件")
+        tks = None if tasks is None else normalize(list(tasks), f"案件 {case['id']} 的待办")
         cid = doc["id"]
         if any(not isinstance(e, dict) for e in evs) or (tks and any(not isinstance(t, dict) for t in tks)):
             raise StorageError(f"案件 {cid} 的事件和待办必须是字典")
@@ -558,11 +439,7 @@ class Store:
                 raise ConflictError(cid, expected_version, actual)
             head = current.get("history_head", "") if current else ""
             n = int(current.get("history_len", 0)) if current else 0
-            for ev in evs:
-                ev.pop("hash", None)
-                n += 1
-                ev["case_id"], ev["seq"], ev["prev_hash"] = cid, n, head
-                head = ev["hash"] = event_hash(ev)
+            head, n = link(cid, evs, head, n)
             doc["version"] = expected_version + 1
             doc["history_head"], doc["history_len"] = head, n
             rec: dict = {"case": doc, "from": where, "events": evs}
@@ -571,122 +448,7 @@ class Store:
                     t["case_id"] = cid
                 rec["tasks"] = tks
             self._transaction(rec)
-            return _copy(doc)
-
-    def _segments_of(self, partition: str, shard: int | None = None) -> list[SegmentPart]:
-        """History segments of a partition (of one shard of it), oldest first."""
-        segs = {key[2:] for key in self._parts
-                if key[0] == "history" and key[1] == partition and (shard is None or key[2] == shard)}
-        folder = self.dir / "history" / partition
-        if folder.is_dir():
-            for p in folder.glob("*.json" if shard is None else f"{shard:04d}-*.json"):
-                a, _, b = p.stem.partition("-")
-                if a.isdigit() and b.isdigit():
-                    segs.add((int(a), int(b)))
-        return [self._segment(partition, sh, span) for sh, span in sorted(segs, key=lambda t: (t[1], t[0]))]
-
-    def history(self, case_id: str) -> list[dict]:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            if self._locate(case_id)[1] is None:
-                raise NotFound(f"没有案件 {case_id}")
-            events: list[dict] = []
-            for seg in self._segments_of(partition_of(case_id), shard_of(case_id)):
-                seg.load()
-                events.extend(seg.by_case.get(case_id, ()))
-            events.sort(key=lambda e: e.get("seq", 0))
-            return [_copy(e) for e in events]
-
-    def _archive_parts(self) -> list[ArchivePart]:
-        keys = {key[1:] for key in self._parts if key[0] == "archive"}
-        root = self.dir / "archive"
-        if root.is_dir():
-            for folder in root.iterdir():
-                if folder.is_dir():
-                    for p in folder.glob("*.json"):
-                        if p.stem.isdigit():
-                            keys.add((folder.name, int(p.stem)))
-        out = []
-        for partition, shard in sorted(keys):
-            key = ("archive", partition, shard)
-            if key not in self._parts:
-                name = f"archive/{partition}/{shard:04d}.json"
-                self._parts[key] = ArchivePart(self.dir / name, name)
-            out.append(self._parts[key])
-        return out
-
-    def cases(self, *, workflow: str | None = None, status: str | None = None,
-              include_closed: bool = True) -> Iterator[dict]:
-        def keep(doc: dict) -> bool:
-            return (workflow is None or doc.get("workflow") == workflow) and \
-                (status is None or doc.get("status") == status)
-
-        q = Query()
-        cond = None
-        if workflow is not None:
-            cond = q.workflow == workflow
-        if status is not None:
-            cond = (q.status == status) if cond is None else cond & (q.status == status)
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            hot = [d for d in self.hot.tables.get("cases", {}).values() if keep(d)] if status != "closed" else []
-            shards = self._archive_parts() if include_closed and status != "open" else []
-        for doc in hot:
-            yield _copy(doc)
-        for part in shards:
-            with self._mutex:
-                part.load()
-                # a TinyDB query over the shard (its storage is the part's memory)
-                table = part.table("cases")
-                found = table.search(cond) if cond is not None else table.all()
-            for doc in found:
-                yield _copy(dict(doc))
-
-    def open_cases(self) -> Iterator[dict]:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            docs = list(self.hot.tables.get("cases", {}).values())
-        for doc in docs:
-            yield _copy(doc)
-
-    # ------------------------------------------------------------ inbox
-    def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]],
-              limit: int | None = None) -> list[dict]:
-        """The user's open tasks, soonest due first (no due date last), then by case id.
-
-        A task matches when it names the user, or names no user and one of the user's roles with
-        no unit or the unit of that role. `limit`: only the first so many (the sort is cheap, the
-        copies are not).
-        """
-        if isinstance(roles, dict):
-            units = {role: set(us if isinstance(us, (list, tuple, set)) else [us]) for role, us in roles.items()}
-        else:
-            units = {}
-            for role, unit in roles:
-                units.setdefault(role, set()).add(unit)
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            hot = self.hot
-            tasks = hot.tables.get("tasks", {})
-            by_role = hot.task_by_role
-            found = set(hot.task_by_user.get(user, ()))
-            for role, role_units in units.items():
-                found.update(by_role.get((role, None), ()))  # any unit
-                for unit in role_units:
-                    found.update(by_role.get((role, unit), ()))
-            out = []
-            nested = hot.task_nested
-            order = sorted(found, key=hot.task_order.__getitem__)
-            for did in order if limit is None else order[:max(0, limit)]:
-                task = tasks[did].copy()
-                for key, flat in nested[did]:
-                    task[key] = task[key].copy() if flat else _copy(task[key])
-                out.append(task)
-            return out
+            return deep_copy(doc)
 
     # ------------------------------------------------------------ counters
     def next_sequence(self, name: str) -> int:
@@ -708,7 +470,7 @@ class Store:
         self._check_table(table)
         if not isinstance(key, str) or not key:
             raise StorageError(f"表 {table} 的记录键必须是非空字符串")
-        new = _normalize(doc, f"表 {table} 的记录 {key} ")
+        new = normalize(doc, f"表 {table} 的记录 {key} ")
         if not isinstance(new, dict):
             raise StorageError(f"表 {table} 的记录 {key} 必须是字典")
         with self._mutex, self._lock:
@@ -720,19 +482,7 @@ class Store:
                 raise ConflictError(f"{table}/{key}", expected_version, actual, what="记录")
             new["_key"], new["_version"] = key, actual + 1
             self._transaction({"puts": [[table, key, new]]})
-            return _copy(new)
-
-    def get(self, table: str, key: str) -> dict | None:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            return _copy(self.hot.get_doc(table, key))
-
-    def all(self, table: str) -> list[dict]:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            return [_copy(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
+            return deep_copy(new)
 
     # ------------------------------------------------------------ files
     def file_path(self, relpath: str) -> Path:
@@ -745,169 +495,3 @@ class Store:
         path = self.file_path(relpath)
         atomic_write(path, bytes(content))
         return path
-
-    # ------------------------------------------------------------ verification
-    def verify(self) -> list[str]:
-        """Check every case's history chain and the journal; [] when everything is intact."""
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            problems = list(self._wal_problems)
-            by_partition: dict[str, dict[str, dict]] = {}
-            for doc in self.hot.tables.get("cases", {}).values():
-                by_partition.setdefault(partition_of(doc["id"]), {})[doc["id"]] = doc
-            shards: dict[str, list[ArchivePart]] = {}
-            for part in self._archive_parts():
-                shards.setdefault(part.path.parent.name, []).append(part)
-            partitions = set(by_partition) | set(shards) | {k[1] for k in self._parts if k[0] == "history"}
-            root = self.dir / "history"
-            if root.is_dir():
-                partitions |= {p.name for p in root.iterdir() if p.is_dir()}
-            for partition in sorted(partitions):
-                problems.extend(self._verify_partition(partition, by_partition.get(partition, {}),
-                                                       shards.get(partition, [])))
-            return problems
-
-    def _verify_partition(self, partition: str, hot_cases: dict, shards: list[ArchivePart]) -> list[str]:
-        problems: list[str] = []
-        cases = dict(hot_cases)
-        transient: list[Part] = []
-        try:
-            for part in shards:
-                was = part.loaded
-                try:
-                    part.load()
-                except StorageError as exc:
-                    problems.append(str(exc))
-                    continue
-                if not was:
-                    transient.append(part)
-                for doc in part.tables.get("cases", {}).values():
-                    cid = doc.get("id")
-                    if cid in cases:
-                        problems.append(f"案件 {cid} 同时出现在在办数据和归档 {part.name} 中")
-                    cases[cid] = doc
-            events: dict[str, list[dict]] = {}
-            for seg in self._segments_of(partition):
-                was = seg.loaded
-                try:
-                    seg.load()
-                except StorageError as exc:
-                    problems.append(str(exc))
-                    continue
-                if not was:
-                    transient.append(seg)
-                for cid, evs in seg.by_case.items():
-                    events.setdefault(cid, []).extend(evs)
-            for cid in sorted(cases, key=str):
-                problems.extend(_verify_chain(cid, cases[cid], events.pop(cid, [])))
-            for cid, evs in sorted(events.items(), key=lambda kv: str(kv[0])):
-                for ev in evs:
-                    problems.append(f"案件 {cid} 第 {ev.get('seq')} 条事件：所属案件不存在（事件被改动或案件记录丢失）")
-        finally:
-            for part in transient:
-                part.unload()
-        return problems
-
-    # ------------------------------------------------------------ bulk loading (demo data, benchmarks)
-    def bulk_load(self, cases: list[dict], events: Iterable[dict] = (), tasks: Iterable[dict] = (),
-                  sequences: dict[str, int] | None = None) -> int:
-        """Store many *new* cases at once, with their events (in order, each naming its `case_id`),
-        the open cases' tasks and counters (raised to at least the given values).
-
-        For generating demo and benchmark data only: it writes partition files directly instead of
-        journaling every case, so it is durable on return but not atomic (a crash in the middle leaves
-        part of the batch). Stored cases get version 1 unless they carry a version. The documents are
-        taken as they are (JSON data; only the top level is copied). Returns the count.
-        """
-        # shallow copies only (speed): the values must be JSON data the caller no longer changes
-        docs = [dict(c) for c in cases]
-        by_case: dict[str, list[dict]] = {}
-        for ev in events:
-            by_case.setdefault(ev.get("case_id"), []).append(dict(ev))
-        task_rows: dict[str, list[dict]] = {}
-        for t in tasks:
-            task_rows.setdefault(t.get("case_id"), []).append(dict(t))
-        with self._mutex, self._lock:
-            self._check_open()
-            self._catch_up(locked=True)
-            self._checkpoint_locked(force=True)  # the journal is empty now
-            lsn = (self._lsn // HISTORY_SPAN + 1) * HISTORY_SPAN  # a fresh history segment span
-            end = lsn + HISTORY_SPAN - 1
-            self._new_wal(self._wal_gen + 1, end)  # first: later records must number above the files
-            before = set(self._parts)
-            ops: dict[int, tuple[Part, list]] = {}
-
-            def add(part: Part, op: tuple) -> None:
-                ops.setdefault(id(part), (part, []))[1].append(op)
-
-            seen = set()
-            hot_ops: list = []
-            for doc in docs:
-                cid = doc.get("id")
-                if not isinstance(cid, str) or doc.get("status") not in ("open", "closed"):
-                    raise StorageError(f"批量导入的案件 {cid!r} 缺少编号或状态")
-                if cid in seen or self._locate(cid)[1] is not None:
-                    raise StorageError(f"案件 {cid} 已存在，不能批量导入")
-                seen.add(cid)
-                head, n = "", 0
-                evs = by_case.pop(cid, [])
-                for ev in evs:
-                    ev.pop("hash", None)
-                    n += 1
-                    ev["case_id"], ev["seq"], ev["prev_hash"] = cid, n, head
-                    head = ev["hash"] = event_hash(ev)
-                doc["version"] = int(doc.get("version") or 1)
-                doc["history_head"], doc["history_len"] = head, n
-                if doc["status"] == "closed":
-                    add(self._archive(cid), ("case", doc))
-                else:
-                    hot_ops.append(("case", doc))
-                    hot_ops.append(("tasks", cid, task_rows.pop(cid, [])))
-                if evs:
-                    add(self._segment(partition_of(cid), shard_of(cid), lsn // HISTORY_SPAN), ("events", evs))
-            if by_case:
-                raise StorageError(f"批量导入的事件属于未导入的案件：{', '.join(map(str, list(by_case)[:5]))}")
-            for name, value in (sequences or {}).items():
-                current = self.hot.get_doc("sequences", name)
-                if not current or current["value"] < value:
-                    hot_ops.append(("seq", name, int(value)))
-            if hot_ops:
-                ops[id(self.hot)] = (self.hot, hot_ops)
-            for part, part_ops in ops.values():
-                part.load()
-                part.apply(lsn, part_ops)
-            self._lsn = end
-            dirs = set()
-            for part, _ in ops.values():
-                part.path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(part.path, part.snapshot(end), sync_dir=False)
-                part.dirty = False
-                dirs.add(part.path.parent)
-            for d in dirs:
-                fsync_dir(d)
-            for key in set(self._parts) - before:  # keep memory small: they are on disk now
-                self._parts[key].unload()
-            return len(docs)
-
-
-def _verify_chain(cid: str, case: dict, events: list[dict]) -> list[str]:
-    problems = []
-    events = sorted(events, key=lambda e: (not isinstance(e.get("seq"), int), e.get("seq") or 0))
-    prev = ""
-    for i, ev in enumerate(events, 1):
-        seq = ev.get("seq")
-        label = f"案件 {cid} 第 {seq if seq is not None else i} 条事件"
-        if seq != i:
-            problems.append(f"{label}：序号应为 {i}（事件缺失、重复或序号被改动）")
-        if ev.get("prev_hash") != prev:
-            problems.append(f"{label}：prev_hash 与前一条事件的哈希不符（链条断开）")
-        if event_hash(ev) != ev.get("hash"):
-            problems.append(f"{label}：哈希不符，事件内容已被改动")
-        prev = ev.get("hash")
-    expected_len = case.get("history_len")
-    if expected_len != len(events):
-        problems.append(f"案件 {cid}：案件记录有 {expected_len} 条历史，实际找到 {len(events)} 条（历史被截断或被添加）")
-    if (case.get("history_head") or "") != (prev or ""):
-        problems.append(f"案件 {cid}：案件记录的 history_head 与最后一条事件的哈希不符")
-    return problems

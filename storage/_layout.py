@@ -1,0 +1,105 @@
+"""Layout of a data directory: which partition file holds a case, its closed record and its history.
+
+``hot.json`` holds open cases (see `HotPart`); a closed case lives in ``archive/<partition>/<shard>.json``
+and its events in ``history/<partition>/<shard>-<span>.json``. Partition = case id without its final
+``-NNNNN``; shard = 1000 case numbers; span = 10,000 journal numbers (LSNs), so a checkpoint rewrites
+only the current segments, never the whole history. Part objects are made on first use and kept in
+`Store._parts`, keyed ``("archive", partition, shard)`` or ``("history", partition, shard, span)``.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+
+from storage._parts import ArchivePart, HotPart, Part, SegmentPart
+
+SHARD_CASES = 1000  # case numbers per archive shard
+HISTORY_SPAN = 10_000  # journal numbers per history segment
+_ID = re.compile(r"^(.+)-(\d+)$")
+_UNSAFE = re.compile(r"[^\w.-]")
+
+
+def partition_of(case_id: str) -> str:
+    """`SG-2024-00012` → `SG-2024`; ids without a trailing number share the partition `_other`."""
+    m = _ID.match(case_id)
+    if not m:
+        return "_other"
+    name = _UNSAFE.sub("_", m.group(1))
+    return name if name.strip(".") else "_" + name
+
+
+def shard_of(case_id: str) -> int:
+    """Case number // `SHARD_CASES`; an id without a number is spread over 16 shards by its crc."""
+    m = _ID.match(case_id)
+    if not m:
+        return zlib.crc32(case_id.encode("utf-8")) % 16
+    return int(m.group(2)) // SHARD_CASES
+
+
+class LayoutMixin:
+    """The Store's parts by case, shard and span. Mixed into `Store`, which sets these attributes."""
+
+    dir: Path
+    hot: HotPart
+    _parts: dict[tuple, Part]
+
+    def _archive(self, case_id: str) -> ArchivePart:
+        """The archive shard that holds (or would hold) closed case `case_id`, made on first use."""
+        p, s = partition_of(case_id), shard_of(case_id)
+        key = ("archive", p, s)
+        part = self._parts.get(key)
+        if part is None:
+            name = f"archive/{p}/{s:04d}.json"
+            part = self._parts[key] = ArchivePart(self.dir / name, name)
+        return part
+
+    def _segment(self, partition: str, shard: int, span: int) -> SegmentPart:
+        """A history segment, made on first use (loading is the caller's: most records only queue)."""
+        key = ("history", partition, shard, span)
+        part = self._parts.get(key)
+        if part is None:
+            name = f"history/{partition}/{shard:04d}-{span:06d}.json"
+            part = self._parts[key] = SegmentPart(self.dir / name, name)
+        return part
+
+    def _locate(self, case_id: str) -> tuple[str | None, dict | None]:
+        """Where the case is now ("hot" or "archive") and its stored document; (None, None): nowhere."""
+        doc = self.hot.get_doc("cases", case_id)
+        if doc is not None:
+            return "hot", doc
+        part = self._archive(case_id)
+        part.load()
+        doc = part.get_doc("cases", case_id)
+        return ("archive", doc) if doc is not None else (None, None)
+
+    def _segments_of(self, partition: str, shard: int | None = None) -> list[SegmentPart]:
+        """History segments of a partition (of one shard of it), oldest first."""
+        segs = {key[2:] for key in self._parts
+                if key[0] == "history" and key[1] == partition and (shard is None or key[2] == shard)}
+        folder = self.dir / "history" / partition
+        if folder.is_dir():
+            for p in folder.glob("*.json" if shard is None else f"{shard:04d}-*.json"):
+                a, _, b = p.stem.partition("-")
+                if a.isdigit() and b.isdigit():
+                    segs.add((int(a), int(b)))
+        return [self._segment(partition, sh, span) for sh, span in sorted(segs, key=lambda t: (t[1], t[0]))]
+
+    def _archive_parts(self) -> list[ArchivePart]:
+        """Every archive shard, on disk or only in memory so far (not checkpointed yet)."""
+        keys = {key[1:] for key in self._parts if key[0] == "archive"}
+        root = self.dir / "archive"
+        if root.is_dir():
+            for folder in root.iterdir():
+                if folder.is_dir():
+                    for p in folder.glob("*.json"):
+                        if p.stem.isdigit():
+                            keys.add((folder.name, int(p.stem)))
+        out = []
+        for partition, shard in sorted(keys):
+            key = ("archive", partition, shard)
+            if key not in self._parts:
+                name = f"archive/{partition}/{shard:04d}.json"
+                self._parts[key] = ArchivePart(self.dir / name, name)
+            out.append(self._parts[key])
+        return out

@@ -1,0 +1,124 @@
+"""Reading: cases, their history, the inbox and the small tables, each handed out as a private copy.
+
+Reads do not hold the write lock: each first catches up with the journal under the in-process mutex
+(a stat when nothing changed; the lock only to settle a last line that looks torn). How a query finds its documents (the hot indexes, TinyDB queries over
+archive shards) changes here and nowhere else.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from tinydb import Query
+
+from storage._json import deep_copy
+from storage._layout import partition_of, shard_of
+from storage.errors import NotFound
+
+
+class QueriesMixin:
+    """The reading half of `Store` (mixed into it: uses its mutex, `_catch_up` and parts)."""
+
+    # ------------------------------------------------------------ cases
+    def get_case(self, case_id: str) -> dict | None:
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return deep_copy(self._locate(case_id)[1])
+
+    def history(self, case_id: str) -> list[dict]:
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            if self._locate(case_id)[1] is None:
+                raise NotFound(f"没有案件 {case_id}")
+            events: list[dict] = []
+            for seg in self._segments_of(partition_of(case_id), shard_of(case_id)):
+                seg.load()
+                events.extend(seg.by_case.get(case_id, ()))
+            events.sort(key=lambda e: e.get("seq", 0))
+            return [deep_copy(e) for e in events]
+
+    def cases(self, *, workflow: str | None = None, status: str | None = None,
+              include_closed: bool = True) -> Iterator[dict]:
+        def keep(doc: dict) -> bool:
+            return (workflow is None or doc.get("workflow") == workflow) and \
+                (status is None or doc.get("status") == status)
+
+        q = Query()
+        cond = None
+        if workflow is not None:
+            cond = q.workflow == workflow
+        if status is not None:
+            cond = (q.status == status) if cond is None else cond & (q.status == status)
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            hot = [d for d in self.hot.tables.get("cases", {}).values() if keep(d)] if status != "closed" else []
+            shards = self._archive_parts() if include_closed and status != "open" else []
+        for doc in hot:
+            yield deep_copy(doc)
+        for part in shards:
+            with self._mutex:
+                part.load()
+                # a TinyDB query over the shard (its storage is the part's memory)
+                table = part.table("cases")
+                found = table.search(cond) if cond is not None else table.all()
+            for doc in found:
+                yield deep_copy(dict(doc))
+
+    def open_cases(self) -> Iterator[dict]:
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            docs = list(self.hot.tables.get("cases", {}).values())
+        for doc in docs:
+            yield deep_copy(doc)
+
+    # ------------------------------------------------------------ inbox
+    def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]],
+              limit: int | None = None) -> list[dict]:
+        """The user's open tasks, soonest due first (no due date last), then by case id.
+
+        A task matches when it names the user, or names no user and one of the user's roles with
+        no unit or the unit of that role. `limit`: only the first so many (the sort is cheap, the
+        copies are not).
+        """
+        if isinstance(roles, dict):
+            units = {role: set(us if isinstance(us, (list, tuple, set)) else [us]) for role, us in roles.items()}
+        else:
+            units = {}
+            for role, unit in roles:
+                units.setdefault(role, set()).add(unit)
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            hot = self.hot
+            tasks = hot.tables.get("tasks", {})
+            by_role = hot.task_by_role
+            found = set(hot.task_by_user.get(user, ()))
+            for role, role_units in units.items():
+                found.update(by_role.get((role, None), ()))  # any unit
+                for unit in role_units:
+                    found.update(by_role.get((role, unit), ()))
+            out = []
+            nested = hot.task_nested
+            order = sorted(found, key=hot.task_order.__getitem__)
+            for did in order if limit is None else order[:max(0, limit)]:
+                task = tasks[did].copy()
+                for key, flat in nested[did]:
+                    task[key] = task[key].copy() if flat else deep_copy(task[key])
+                out.append(task)
+            return out
+
+    # ------------------------------------------------------------ small tables
+    def get(self, table: str, key: str) -> dict | None:
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return deep_copy(self.hot.get_doc(table, key))
+
+    def all(self, table: str) -> list[dict]:
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return [deep_copy(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
