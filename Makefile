@@ -12,7 +12,18 @@ DEBIAN_PACKAGES := python3-venv libreoffice-writer-nogui poppler-utils fonts-not
 # Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
 TEST_PACKAGES := postgresql chromium
 
-.PHONY: run demo test setup system-packages test-packages prefect-template bench
+# requirements.txt names the direct dependencies; requirements.lock (`make lock`) pins every package, each with its hashes.
+# uv installs the lock (seconds, not minutes). It is not in the lock: it is pinned here, with the sha256 of its two Linux
+# wheels (x86_64, aarch64) from PyPI, and pip installs it with --require-hashes. Where that fails (another platform, an index
+# without uv) pip installs the same lock, also with --require-hashes. To move uv: new UV_VERSION, and its wheels' hashes
+# (`echo uv==VERSION | .venv/bin/uv pip compile --generate-hashes -` lists them all).
+UV_VERSION := 0.13.9
+UV_HASHES := sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19 \
+             sha256:5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe
+UV := $(VENV)/bin/uv
+UV_PIN := $(VENV)/uv-requirement.txt
+
+.PHONY: run demo test setup system-packages test-packages prefect-template bench lock
 
 run: setup prefect-template
 	$(PY) -m flows up --data-dir "$(DATA)" $(UP_ARGS)
@@ -30,11 +41,34 @@ bench: setup prefect-template
 
 setup: $(VENV)/.installed system-packages
 
-# after the Debian packages: Debian's python3 makes no venv without python3-venv
-$(VENV)/.installed: requirements.txt | system-packages
+# Puts uv $(UV_VERSION) into the venv unless it is there; fails (quietly) when it cannot be had.
+define get_uv
+printf 'uv==$(UV_VERSION)$(foreach h,$(UV_HASHES), --hash=$(h))\n' > $(UV_PIN); \
+{ [ "$$($(UV) --version 2>/dev/null)" = "uv $(UV_VERSION)" ] || \
+  $(VENV)/bin/pip install --quiet --require-hashes --only-binary :all: --no-deps -r $(UV_PIN) >$(VENV)/uv-install.log 2>&1; }
+endef
+
+# after the Debian packages: Debian's python3 makes no venv without python3-venv.
+# `uv pip sync` also removes what the lock no longer names (it keeps pip and setuptools, and uv is passed along).
+$(VENV)/.installed: requirements.lock | system-packages
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@if $(get_uv); then \
+	  echo "uv $(UV_VERSION) installs requirements.lock"; \
+	  $(UV) pip sync --quiet --require-hashes --python $(PY) requirements.lock $(UV_PIN); \
+	else \
+	  echo "uv $(UV_VERSION) cannot be had (see $(VENV)/uv-install.log): pip installs requirements.lock"; \
+	  $(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock; \
+	fi
 	touch $@
+
+# Rewrites requirements.lock from requirements.txt, for Python 3.11 on Linux: every package at one version, with the
+# hashes of all its files. Versions already in the lock stay where requirements.txt allows them;
+# `make lock LOCK_ARGS=--upgrade` takes the newest of everything.
+lock: | system-packages
+	$(PYTHON) -m venv $(VENV)
+	@$(get_uv) || { echo "make lock needs uv $(UV_VERSION) (see $(VENV)/uv-install.log)"; exit 1; }
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+	  --custom-compile-command "make lock" $(LOCK_ARGS) requirements.txt -o requirements.lock
 
 # A migrated empty Prefect database, copied into each new data directory (first start in seconds, not ~15 s).
 prefect-template: $(VENV)/.installed
