@@ -47,10 +47,10 @@ def _p95(samples: list[float]) -> float:
 
 def sweep_figures(store, config) -> list[tuple[str, float, str]]:
     """Service.sweep over the bench's 100k store: a regular sweep (nothing due) and an acting one."""
-    from flows.orchestration import sweep_all
-    from flows.service import Service
+    from flows.jobs.sweep import sweep_all
+    from flows.service import open_service
 
-    svc = Service(config=config, store=store)
+    svc = open_service(config=config, store=store)
     t0 = time.perf_counter()
     quiet = sweep_all(svc, datetime(2023, 1, 1))      # before every deadline of the cloned cases
     quiet_s = time.perf_counter() - t0
@@ -67,7 +67,7 @@ def sweep_figures(store, config) -> list[tuple[str, float, str]]:
 
 
 def _env(prefect_home: Path, api_url: str, data: Path) -> dict:
-    from flows.stack import prefect_env
+    from flows.orchestration.prefect_home import prefect_env
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(prefect_env(prefect_home, api_url))
@@ -101,8 +101,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def effects_figures(config, actions: int = 30) -> list[tuple[str, float, str]]:
     """A real Prefect server and the real serving process (`python -m flows serve`); clicks in this process."""
-    from flows.dispatch import OrchestratedService, Submitter
-    from flows.stack import seed_prefect_home
+    from flows.orchestration.dispatch import orchestrated_service, Submitter
+    from flows.orchestration.prefect_home import seed_prefect_home
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -131,7 +131,7 @@ def effects_figures(config, actions: int = 30) -> list[tuple[str, float, str]]:
                     raise RuntimeError(f"serving process not ready; see {tmp / 'procs.log'}")
                 time.sleep(0.25)
             submitter = Submitter(background=True, api_url=api)
-            svc = OrchestratedService(data, config=config, submitter=submitter)
+            svc = orchestrated_service(data, config=config, submitter=submitter)
             # warm-up: first imports, first connections
             cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
             svc.act(cid, "verify", "awb_zhang")

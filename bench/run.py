@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from tinydb import TinyDB  # noqa: E402
 
-from flows import engine  # noqa: E402
-from flows.config import load_config  # noqa: E402
+from flows.core import engine  # noqa: E402
+from flows.service.config import load_config  # noqa: E402
 from flows.demo import Explorer  # noqa: E402
 from storage import Store  # noqa: E402
 
@@ -166,7 +166,7 @@ def inbox_ms(store: Store, config, limit: int | None, n: int = 50) -> tuple[floa
 
 def docx_render_p50(config, n: int) -> float | None:
     try:
-        from flows import documents
+        from flows.documents import rendering as documents
     except ImportError:
         return None
     from flows.demo import SAMPLES

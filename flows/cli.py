@@ -9,9 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from flows.config import configs_dir, load_workflows
-from flows.errors import FlowError, InvalidForm
-from flows.validate import DefinitionError, load_organisation
+from flows.service.config import configs_dir, load_workflows
+from flows.core.errors import FlowError, InvalidForm
+from flows.core.validate import DefinitionError
+from flows.service.config import load_organisation
 
 SCHEMA_FILE = Path("schema") / "workflow.schema.json"
 
@@ -34,9 +35,9 @@ def _json_arg(text: str | None, what: str) -> dict:
 
 
 def _service(args):
-    from flows.service import Service
+    from flows.service import open_service
 
-    return Service(args.data_dir)
+    return open_service(args.data_dir)
 
 
 def cmd_validate(args) -> int:
@@ -56,7 +57,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from flows.spec import Workflow
+    from flows.core.spec import Workflow
 
     _print_json(Workflow.model_json_schema(by_alias=True))
     return 0
@@ -98,7 +99,7 @@ def cmd_show(args) -> int:
 
 def cmd_verify(args) -> int:
     from storage import Store
-    from flows.service import data_dir
+    from flows.service.config import data_dir
 
     problems = Store(data_dir(args.data_dir)).verify()
     if problems:
@@ -124,20 +125,20 @@ def cmd_demo(args) -> int:
 
 
 def cmd_up(args) -> int:
-    from flows.stack import up
+    from flows.orchestration.stack import up
 
     return up(args.data_dir, app_port=args.app_port, prefect_port=args.prefect_port, timeout=args.timeout)
 
 
 def cmd_prepare(args) -> int:
-    from flows.stack import prepare_template
+    from flows.orchestration.stack import prepare_template
 
     print(f"Prefect 数据库模板：{prepare_template(force=args.force)}")
     return 0
 
 
 def cmd_serve(args) -> int:
-    from flows.orchestration import serve_all
+    from flows.orchestration.serve import serve_all
 
     serve_all(args.data_dir, threads=args.threads, executor_only=args.executor_only)
     return 0
@@ -149,7 +150,7 @@ JOB_PARAMS = {"drill-plan": ("year",), "drill-publish": ("year",), "statistics":
 
 def cmd_job(args) -> int:
     """Run a periodic job now: through the running Prefect (--submit) or right here."""
-    from flows import orchestration
+    from flows.orchestration import job_flows, runtime
 
     params = {}
     if args.year is not None:
@@ -162,19 +163,19 @@ def cmd_job(args) -> int:
     if unknown:
         raise FlowError(f"任务 {args.job} 不接受参数：{'、'.join(unknown)}")
     if args.submit:
-        _print_json({"flow_run_id": orchestration.submit_job(args.job, params)})
+        _print_json({"flow_run_id": job_flows.submit_job(args.job, params)})
         return 0
-    from flows.dispatch import service_for
+    from flows.orchestration.dispatch import service_for
 
-    orchestration.use_service(service_for(args.data_dir))
-    flow_obj = orchestration.jobs()[args.job][0]
+    runtime.use_service(service_for(args.data_dir))
+    flow_obj = job_flows.jobs()[args.job][0]
     _print_json(flow_obj.fn(**params))
     return 0
 
 
 def cmd_deploy(args) -> int:
     """Register every deployment in a process work pool (the scale-out; see deploy/README.md)."""
-    from deploy.deploy import deploy_all
+    from flows.orchestration.deploy import deploy_all
 
     _print_json(deploy_all(args.pool, data_dir=args.data_dir, working_dir=args.working_dir))
     return 0

@@ -12,15 +12,15 @@ import itertools
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flows import engine
-from flows.errors import FlowError
-from flows.forms import Field
-from flows.org import SYSTEM
-from flows.spec import Workflow
+from flows.core import engine
+from flows.core.errors import FlowError
+from flows.core.forms import Field
+from flows.core.org import SYSTEM
+from flows.core.spec import Workflow
 
 ENTERPRISES = [
     {"name": "通达客运有限公司", "credit_code": "91320600MA1MXK3P27"},
@@ -294,9 +294,9 @@ def _duration(steps: list[Step], wf: Workflow) -> timedelta:
 
 
 def fill(data_dir: str | None, cases: int = 0, now: datetime | None = None) -> dict:
-    from flows.service import Service
+    from flows.service import open_service
 
-    svc = Service(data_dir)
+    svc = open_service(data_dir)
     now = now or datetime.now().replace(microsecond=0)
     for plan in EXISTING_PLANS:  # the plans in force before the platform: the drill plan reads them
         svc.register_put("plans", plan["name"], plan)

@@ -25,7 +25,7 @@ class Clock:
 
 @pytest.fixture(scope="session")
 def config():
-    from flows.config import load_config
+    from flows.service.config import load_config
 
     return load_config(ROOT / "configs")
 
@@ -37,8 +37,8 @@ def clock():
 
 @pytest.fixture
 def service(tmp_path, config, clock):
-    from flows.service import Service
+    from flows.service import open_service
 
-    svc = Service(tmp_path / "data", config=config, clock=clock)
+    svc = open_service(tmp_path / "data", config=config, clock=clock)
     yield svc
     svc.close()

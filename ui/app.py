@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from flows import reports  # noqa: E402
-from flows.dispatch import OrchestratedService, service_for  # noqa: E402
+from flows.service import reports  # noqa: E402
+from flows.orchestration.dispatch import is_orchestrated, service_for  # noqa: E402
 
 EFFECT_STATUS = {"pending": "处理中", "done": "已完成", "failed": "失败"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -107,10 +107,10 @@ def cases_tab(svc) -> None:
 
 def run_job(svc, key: str, params: dict):
     """Run a job: through Prefect when it is there (the result shows on a later refresh), else here."""
-    from flows.errors import FlowError
+    from flows.core.errors import FlowError
 
-    if isinstance(svc, OrchestratedService):
-        from flows.orchestration import submit_job
+    if is_orchestrated(svc):
+        from flows.orchestration.job_flows import submit_job
 
         try:
             submit_job(key, params)
@@ -119,11 +119,11 @@ def run_job(svc, key: str, params: dict):
             return None
         st.success("已交给 Prefect 执行，稍后刷新本页查看结果。")
         return None
-    from flows import orchestration
+    from flows.orchestration import job_flows, runtime
 
-    orchestration.use_service(svc)
+    runtime.use_service(svc)
     try:
-        result = orchestration.jobs()[key][0].fn(**params)
+        result = job_flows.jobs()[key][0].fn(**params)
     except FlowError as exc:
         st.error(str(exc))
         return None
@@ -133,9 +133,9 @@ def run_job(svc, key: str, params: dict):
 
 def drill_plan_section(svc, year: int) -> None:
     """Publishing the year's plan starts its drills as cases; leaders see, per plan and period, due and done."""
-    from flows import orchestration
+    from flows.jobs import drill_plan, drill_publish
 
-    record = reports.get_report(svc, orchestration.drill_plan_key(year))
+    record = reports.get_report(svc, drill_plan.plan_key(year))
     if record is None:
         st.caption(f"{year} 年度应急演练计划尚未生成")
         return
@@ -146,10 +146,10 @@ def drill_plan_section(svc, year: int) -> None:
             st.write(f"新发起 {len(result['started'])} 个演练案件")
             for row in result["failed"]:
                 st.warning(f"第 {row['seq']} 项「{row['drill_name']}」未能发起：{row['error']}")
-        record = reports.get_report(svc, orchestration.drill_plan_key(year))
+        record = reports.get_report(svc, drill_plan.plan_key(year))
     if record.get("published_at"):
         st.caption(f"{year} 年度计划已于 {record['published_at'][:10]} 发布，已发起 {record.get('published_cases', 0)} 个演练案件")
-    rows = orchestration.drill_coverage(svc, year)
+    rows = drill_publish.coverage(svc, year)
     if rows and record.get("published_at"):
         st.dataframe([{"预案": r["plan_name"], "周期": r["period"], "应演练": r["due"], "已实施": r["done"],
                        "案件": "、".join(r["cases"])} for r in rows], hide_index=True)
@@ -198,7 +198,7 @@ def messages_tab(svc) -> None:
 def main() -> None:
     svc = service()
     st.title("县交通运输局安全生产流程平台")
-    mode = "由 Prefect 执行案件处理与定时任务" if isinstance(svc, OrchestratedService) else "未连接 Prefect：案件处理在本进程内执行"
+    mode = "由 Prefect 执行案件处理与定时任务" if is_orchestrated(svc) else "未连接 Prefect：案件处理在本进程内执行"
     st.caption(f"{mode}｜数据目录 {os.environ.get('WORKFLOW_DATA_DIR', './data')}")
     st.button("刷新")
     tab_cases, tab_messages, tab_reports = st.tabs(["流程与案件", "消息", "计划与统计报表"])

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.documents import chinese_date, format_doc_number, format_issue_number, statistics_context
+from flows.documents.filters import chinese_date, format_doc_number, format_issue_number
+from flows.documents.statistics import statistics_context
 
 TODAY = date(2024, 3, 5)
 

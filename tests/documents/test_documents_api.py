@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from flows import documents, gbt9704, statistics
-from flows.documents import (TemplateError, chinese_date, format_doc_number, format_issue_number, render,
-                             statistics_context, template_variables)
+from flows.documents import filters, gbt9704, preview, statistics
+from flows.documents.filters import chinese_date, format_doc_number, format_issue_number
+from flows.documents.rendering import TemplateError, render, template_variables
+from flows.documents.statistics import statistics_context
 from tests.documents.conftest import all_text, open_docx, squeeze
 
 
@@ -157,7 +158,7 @@ def test_issue_number_and_dates():
 
 
 def test_filters():
-    f = documents.FILTERS
+    f = filters.FILTERS
     assert f["cn_date"]("2024-03-05") == "2024年3月5日"
     assert f["cn_date"]("2024-03-05", False) == "3月5日"
     assert f["cn_date"]("") == "" and f["cn_date"](None) == "" and f["cn_date"]("上半年") == "上半年"
@@ -203,28 +204,28 @@ def test_banner_shrinks_to_one_line(tmp_path):
 # ------------------------------------------------------------------ command line
 
 def test_cli_vars_and_render(tmp_path, templates_dir, samples, capsys):
-    assert documents.main(["vars", str(templates_dir / "drill_notice.docx")]) == 0
+    assert preview.main(["vars", str(templates_dir / "drill_notice.docx")]) == 0
     assert "case.data.drill_name" in capsys.readouterr().out.split()
     data = tmp_path / "data.json"
     data.write_text(json.dumps(samples["drill_notice"], ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "out.docx"
-    assert documents.main(["render", str(templates_dir / "drill_notice.docx"), "--data", str(data),
+    assert preview.main(["render", str(templates_dir / "drill_notice.docx"), "--data", str(data),
                            "--out", str(out)]) == 0
     assert "驾驶员<应急处置>" in all_text(open_docx(out.read_bytes()))
 
 
 def test_preview_without_libreoffice_says_what_to_install(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(documents.shutil, "which", lambda name: None)
+    monkeypatch.setattr(preview.shutil, "which", lambda name: None)
     f = tmp_path / "x.docx"
     f.write_bytes(b"")
-    with pytest.raises(documents.PreviewError, match="libreoffice-writer-nogui"):
-        documents.to_pdf(f, tmp_path)
-    assert documents.main(["preview", str(f)]) == 1
+    with pytest.raises(preview.PreviewError, match="libreoffice-writer-nogui"):
+        preview.to_pdf(f, tmp_path)
+    assert preview.main(["preview", str(f)]) == 1
     assert "LibreOffice" in capsys.readouterr().err
 
 
 def test_templates_build_cli(tmp_path):
-    from flows import templates_build
+    from flows.documents import templates_build
     assert templates_build.main(["--out", str(tmp_path), "drill_notice"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["drill_notice.docx"]
     with pytest.raises(SystemExit):
@@ -255,7 +256,7 @@ def test_minutes_banner_may_come_as_doc_banner(templates_dir, samples):
 
 
 def test_clause_filter_and_casualty_wording(templates_dir, samples):
-    assert documents.clause("《办法》第五条。") == "《办法》第五条" and documents.clause(None) == ""
+    assert filters.clause("《办法》第五条。") == "《办法》第五条" and filters.clause(None) == ""
     base = samples["blacklist_decision"]
     ctx = dict(base, case=dict(base["case"], data=dict(base["case"]["data"], legal_basis="《安全生产法》第九十五条。")))
     text = squeeze(all_text(open_docx(render(templates_dir / "blacklist_decision.docx", ctx))))

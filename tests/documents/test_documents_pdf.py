@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from flows.documents import office_command, render_to, to_pdf, to_png
+from flows.documents.preview import office_command, to_pdf, to_png
+from flows.documents.rendering import render_to
 from tests.documents.conftest import squeeze
 
 pytestmark = pytest.mark.skipif(

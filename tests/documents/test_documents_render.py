@@ -9,8 +9,8 @@ import pytest
 from docx.enum.text import WD_LINE_SPACING
 from docx.shared import Pt, RGBColor
 
-from flows import templates_build
-from flows.documents import render
+from flows.documents import templates_build
+from flows.documents.rendering import render
 from tests.documents.conftest import W, all_text, open_docx, squeeze
 
 RED_HEADER = ["plan_publish_notice", "annual_drill_plan", "drill_notice", "blacklist_decision",

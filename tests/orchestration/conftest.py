@@ -21,7 +21,7 @@ from orch_helpers import ROOT, free_port, start_prefect_server, stop_group  # no
 
 
 def _templates_complete(folder: Path) -> bool:
-    from flows.templates_build import TEMPLATES
+    from flows.documents.templates_build import TEMPLATES
 
     return all((folder / f"{name}.docx").exists() for name in TEMPLATES)
 
@@ -32,7 +32,7 @@ def configs_root(tmp_path_factory):
     if _templates_complete(src / "templates"):
         root = src
     else:
-        from flows.templates_build import build_all
+        from flows.documents.templates_build import build_all
 
         root = tmp_path_factory.mktemp("configs") / "configs"
         shutil.copytree(src, root)
@@ -48,7 +48,7 @@ def configs_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def orch_config(configs_root):
-    from flows.config import load_config
+    from flows.service.config import load_config
 
     return load_config(configs_root)
 
@@ -56,13 +56,13 @@ def orch_config(configs_root):
 @pytest.fixture
 def plain_service(tmp_path, orch_config, clock):
     """A service that runs effects inline (no Prefect): for the jobs' logic through .fn()."""
-    from flows import orchestration
-    from flows.service import Service
+    from flows.orchestration import runtime
+    from flows.service import open_service
 
-    svc = Service(tmp_path / "data", config=orch_config, clock=clock)
-    orchestration.use_service(svc)
+    svc = open_service(tmp_path / "data", config=orch_config, clock=clock)
+    runtime.use_service(svc)
     yield svc
-    orchestration.use_service(None)
+    runtime.use_service(None)
     svc.close()
 
 
@@ -71,7 +71,7 @@ def prefect_server(tmp_path_factory, configs_root):
     """A real local Prefect server for the whole session; the test process talks to it."""
     from prefect.context import refresh_global_settings_context
 
-    from flows.stack import prefect_env
+    from flows.orchestration.prefect_home import prefect_env
 
     base = tmp_path_factory.mktemp("prefect")
     port = free_port()
@@ -100,15 +100,16 @@ def prefect_server(tmp_path_factory, configs_root):
 
 @pytest.fixture
 def served(prefect_server, orch_config, tmp_path, clock):
-    from flows import orchestration
-    from flows.dispatch import OrchestratedService, Submitter
+    from flows.orchestration import runtime
+    from flows.orchestration.dispatch import Submitter, orchestrated_service
+    from flows.orchestration.executor import register_effects
 
-    svc = OrchestratedService(tmp_path / "data", config=orch_config, clock=clock, submitter=Submitter())
-    orchestration.use_service(svc)
-    executor = orchestration.register_effects(svc, poll_s=0.1).start()
+    svc = orchestrated_service(tmp_path / "data", config=orch_config, clock=clock, submitter=Submitter())
+    runtime.use_service(svc)
+    executor = register_effects(svc, poll_s=0.1).start()
     svc.executor = executor
     yield svc
-    svc.submitter.flush()
+    svc.effects.submitter.flush()
     executor.stop()
-    orchestration.use_service(None)
+    runtime.use_service(None)
     svc.close()

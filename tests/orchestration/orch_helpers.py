@@ -39,7 +39,7 @@ def wait_for(check, timeout: float = 20.0, interval: float = 0.05, what: str = "
 def start_prefect_server(home: Path, port: int, log: Path, extra_env: dict | None = None,
                          timeout: float = 240.0) -> subprocess.Popen:
     """`prefect server start` on 127.0.0.1 in its own process group; returns once /api/health answers."""
-    from flows.stack import await_api, prefect_env
+    from flows.orchestration.prefect_home import await_api, prefect_env
 
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, **prefect_env(home, url), **(extra_env or {})}

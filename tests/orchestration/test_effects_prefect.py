@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flows import documents, orchestration
-from flows.dispatch import OrchestratedService, Submitter
+from flows.documents import rendering as documents
+from flows.orchestration import case_flows, job_flows, redelivery, retention
+from flows.orchestration.dispatch import orchestrated_service, Submitter
 from orch_helpers import BLACKLIST, INVESTIGATION, flow_name, flow_runs, wait_for
 
 pytestmark = pytest.mark.prefect
@@ -56,7 +57,7 @@ def test_click_commits_then_prefect_issues_the_document(served, prefect_server):
 def test_failed_effect_is_retried_recorded_and_retried_on_demand(served, prefect_server, monkeypatch):
     svc = served
     since = time.time()
-    monkeypatch.setattr(orchestration, "run_effect", orchestration.run_effect.with_options(retry_delay_seconds=0))
+    monkeypatch.setattr(case_flows, "run_effect", case_flows.run_effect.with_options(retry_delay_seconds=0))
     real = documents.render
     calls = {"n": 0}
 
@@ -119,16 +120,16 @@ def test_pending_effects_left_behind_are_submitted_again_by_the_sweep(served, pr
         def submit(self, submission):
             self.failed += 1  # dropped on the floor
 
-    lost = OrchestratedService(config=svc.config, clock=clock, store=svc.store, submitter=Lost())
+    lost = orchestrated_service(config=svc.config, clock=clock, store=svc.store, submitter=Lost())
     cid, case, _ = _notify(lost)
     time.sleep(1.0)
-    assert _document(svc.case(cid))["status"] == "pending" and lost.submitter.failed == 3  # 发起, 核实, 送达
-    assert orchestration.resubmit_stale(svc, clock.now + timedelta(seconds=10)) == []  # too recent to tell
+    assert _document(svc.case(cid))["status"] == "pending" and lost.effects.submitter.failed == 3  # 发起, 核实, 送达
+    assert redelivery.resubmit_stale(svc, clock.now + timedelta(seconds=10)) == []  # too recent to tell
     later = (clock.now + timedelta(minutes=5)).isoformat()
-    summary = orchestration.deadline_sweep.fn(now=later)
+    summary = job_flows.deadline_sweep.fn(now=later)
     assert summary["resubmitted"] == [cid]
     wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the resubmitted effect")
-    assert orchestration.deadline_sweep.fn(now=later)["resubmitted"] == []  # nothing pending any more
+    assert job_flows.deadline_sweep.fn(now=later)["resubmitted"] == []  # nothing pending any more
 
 
 def test_sweep_as_a_flow_run_escalates_once_and_notifies_through_prefect(served, prefect_server, clock):
@@ -138,9 +139,9 @@ def test_sweep_as_a_flow_run_escalates_once_and_notifies_through_prefect(served,
                                               "deaths": 0, "serious_injuries": 1, "direct_loss": 3,
                                               "description": "坠落"})["id"]
     now = datetime(2025, 3, 10, 9).isoformat()
-    result = orchestration.deadline_sweep(now=now)            # a real flow run on the server
+    result = job_flows.deadline_sweep(now=now)            # a real flow run on the server
     assert [(r["case_id"], r["event"]) for r in result["acted"]] == [(cid, "escalated")]
-    assert orchestration.deadline_sweep(now=now)["acted"] == []
+    assert job_flows.deadline_sweep(now=now)["acted"] == []
     effect = wait_for(lambda: (e := [x for x in svc.case(cid)["effects"] if x.get("kind") == "escalation"]) and
                       e[0]["status"] == "done" and e[0], timeout=30, what="the 催办 notification")
     assert effect["roles"] and effect["delivered"]
@@ -157,8 +158,8 @@ def test_retention_trims_prefect_runs_older_than_the_age(served, prefect_server)
     wait_for(lambda: (runs := flow_runs(prefect_server, f"case:{cid}", since)) and len(runs) == 3 and
              all(r["state_type"] == "COMPLETED" for r in runs), timeout=30,
              what="its runs finished (发起 and 核实 reminders, 送达 notice)")
-    assert orchestration.trim_prefect_runs.fn(older_than_days=30) == 0          # all recent: kept
+    assert retention.trim_prefect_runs.fn(older_than_days=30) == 0          # all recent: kept
     future = (datetime.now(timezone.utc) + timedelta(days=31)).isoformat()
-    assert orchestration.trim_prefect_runs.fn(older_than_days=30, now=future) >= 1
+    assert retention.trim_prefect_runs.fn(older_than_days=30, now=future) >= 1
     assert flow_runs(prefect_server, f"case:{cid}", since) == []
     assert svc.case(cid)["documents"]                                             # our records stay

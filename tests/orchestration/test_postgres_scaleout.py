@@ -109,10 +109,10 @@ def test_effects_and_sweep_run_on_a_process_worker_against_postgres(postgres, tm
                                       cwd=str(tmp_path), env=env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
 
-        from flows.dispatch import OrchestratedService, PrefectAPI, Submitter
+        from flows.orchestration.dispatch import orchestrated_service, PrefectAPI, Submitter
 
         submitter = Submitter(background=False, api_url=api)
-        svc = OrchestratedService(data, config=orch_config, submitter=submitter)
+        svc = orchestrated_service(data, config=orch_config, submitter=submitter)
         try:
             cid = notify_blacklist(svc)
             case = wait_for(lambda: (c := svc.case(cid))["documents"] and c, timeout=180, interval=0.5,

@@ -57,10 +57,10 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
         assert (data / "prefect" / "prefect.db").exists()          # Prefect's SQLite is in the data dir
 
         # a click in another process: committed at once, the stack's serving process issues the document
-        from flows.dispatch import OrchestratedService, Submitter
+        from flows.orchestration.dispatch import orchestrated_service, Submitter
 
         submitter = Submitter(background=False, api_url=api)
-        svc = OrchestratedService(data, config=orch_config, submitter=submitter)
+        svc = orchestrated_service(data, config=orch_config, submitter=submitter)
         try:
             cid = notify_blacklist(svc)
             wait_for(lambda: svc.case(cid)["documents"], timeout=30, what="the document from the stack")

@@ -8,19 +8,19 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from flows import orchestration
-from flows.service import Service
+from flows.orchestration import job_flows, runtime
+from flows.service import open_service
 from orch_helpers import ROOT, notify_blacklist
 
 
 @pytest.fixture
 def office(tmp_path, orch_config, monkeypatch):
     data = tmp_path / "data"
-    svc = Service(data, config=orch_config, clock=lambda: datetime(2025, 3, 3, 9))
+    svc = open_service(data, config=orch_config, clock=lambda: datetime(2025, 3, 3, 9))
     cid = notify_blacklist(svc)
-    orchestration.use_service(svc)
-    orchestration.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
-    orchestration.use_service(None)
+    runtime.use_service(svc)
+    job_flows.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
+    runtime.use_service(None)
     svc.close()
     monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)

@@ -1,0 +1,618 @@
+"""The workflow engine: pure functions over (definition, case, actor, now).
+
+No I/O, no clock, no Streamlit, no Prefect: time comes in as `now`, the
+organisation and the working-day calendar come in as a `Context`. A case is a
+plain JSON-ready dict (what storage keeps); every function returns a new case
+and the events it produced, and never mutates its input. A refusal raises a
+`flows.errors.FlowError` subclass and changes nothing.
+
+Case layout (keys): id, workflow, workflow_version, title, unit, status
+("open"/"closed"), active (list of current states: more than one inside a
+parallel split), entered ({state: iso time}), data, countersigns
+({transition: {participant: signature}}), deadlines (list), links, documents,
+created_by, created_at, updated_at, closed_at, version (set by storage).
+"""
+from __future__ import annotations
+
+import calendar as _calendar
+import marshal
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from flows.core.errors import CommentRequired, GuardFailed, InvalidForm, NotAvailable, NotPermitted, StaleVersion
+from flows.core.expressions import evaluate
+from flows.core.forms import FormContext, FormInvalid, check_form
+from flows.core.org import SYSTEM, Actor, Organisation
+from flows.core.spec import Timer, Transition, Workflow
+from flows.core.workdays import WorkCalendar
+
+ISO = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the engine needs besides the definition and the case."""
+
+    org: Organisation
+    calendar: WorkCalendar
+    workflows: frozenset[str] = frozenset()
+
+
+@dataclass
+class Outcome:
+    case: dict
+    events: list[dict]
+    effects: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    name: str
+    label: str
+    state: str
+    kind: str
+    form: str | None
+    needs_comment: bool
+    enabled: bool
+    reason: str | None = None
+
+
+def clone(case: dict) -> dict:
+    """A deep copy of JSON-like data; marshal does it in C, several times faster than copy.deepcopy."""
+    return marshal.loads(marshal.dumps(case))
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime(ISO)
+
+
+def parse_moment(value: str | date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = str(value)
+    return datetime.fromisoformat(text) if "T" in text or " " in text else datetime.fromisoformat(text + "T00:00:00")
+
+
+def actor_record(actor: Actor) -> dict:
+    """The actor as stored in an event: a snapshot, so replay and audit survive org changes."""
+    return {"id": actor.id, "name": actor.name, "unit": actor.unit, "roles": [list(r) for r in actor.roles]}
+
+
+def actor_from_record(record: dict) -> Actor:
+    if record["id"] == SYSTEM.id:
+        return SYSTEM
+    return Actor(id=record["id"], name=record["name"], unit=record.get("unit"),
+                 roles=tuple((r, u) for r, u in record.get("roles", [])))
+
+
+# ---------------------------------------------------------------- expressions
+
+def _env(defn: Workflow, data: dict, case: dict | None = None, now: datetime | None = None) -> dict:
+    """What an expression sees: the case data, the workflow's settings, and a few facts of the case."""
+    env = {**data, "settings": defn.settings}
+    if case is not None:
+        env.update(case_id=case["id"], entered={k: v[:10] for k, v in case["entered"].items()})
+    if now is not None:
+        env["today"] = now.date().isoformat()
+    return env
+
+
+def _truthy(defn: Workflow, source: str | None, data: dict, case: dict | None = None,
+            now: datetime | None = None) -> bool:
+    return True if source is None else bool(evaluate(source, _env(defn, data, case, now)))
+
+
+def _computed(defn: Workflow, data: dict) -> dict:
+    """Recompute every rule-table field; the first rule whose `when` holds gives the value."""
+    if not defn.computed:
+        return data
+    data = dict(data)
+    for comp in defn.computed:
+        value = None
+        for rule in comp.rules:
+            if rule.when is None or evaluate(rule.when, _env(defn, data)):
+                value = rule.value
+                break
+        data[comp.name] = value
+    return data
+
+
+_TITLE_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def _title(defn: Workflow, data: dict, case_id: str) -> str:
+    if not defn.title_template:
+        return f"{defn.title} {case_id}"
+
+    def field_text(match: re.Match) -> str:
+        value = data.get(match.group(1))
+        if isinstance(value, dict):
+            value = value.get("name", "")
+        return "" if value is None else str(value)
+
+    return _TITLE_FIELD.sub(field_text, defn.title_template).strip() or f"{defn.title} {case_id}"
+
+
+# ---------------------------------------------------------------- deadlines
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, _calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _length(defn: Workflow, timer: Timer, data: dict) -> int | None:
+    if isinstance(timer.after, int):
+        return timer.after
+    value = evaluate(timer.after, _env(defn, data))
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _shift(ctx: Context, start: datetime, amount: int, unit: str) -> datetime:
+    if unit == "workdays":
+        return ctx.calendar.due(start, amount, working=True)
+    if unit == "months":
+        return _add_months(start, amount)
+    if unit == "years":
+        return _add_months(start, 12 * amount)
+    return start + timedelta(days=amount)
+
+
+def _due(defn: Workflow, ctx: Context, timer: Timer, entered: datetime, data: dict, extensions: int) -> str | None:
+    if timer.from_field:
+        raw = data.get(timer.from_field)
+        if not raw:
+            return None  # the date is not known yet: the deadline waits for it
+        start = parse_moment(raw)
+    else:
+        start = entered
+    amount = _length(defn, timer, data)
+    if amount is None:
+        return None
+    due = _shift(ctx, start, amount, timer.unit)
+    if extensions and timer.extend_by:
+        due = _shift(ctx, due, timer.extend_by * extensions, timer.unit)
+    return iso(due)
+
+
+def _enter_timers(defn: Workflow, ctx: Context, case: dict, state: str, now: datetime) -> None:
+    spec = defn.state(state)
+    for timer in spec.timers if spec else ():
+        deadline_id = f"{state}.{timer.name}"
+        if any(d["id"] == deadline_id and d["status"] == "pending" for d in case["deadlines"]):
+            continue  # re-entering a state whose deadline still runs (its `until` not reached) keeps it
+        case["deadlines"] = [d for d in case["deadlines"] if d["id"] != deadline_id]
+        case["deadlines"].append({
+            "id": deadline_id, "timer": timer.name, "state": state, "label": timer.label,
+            "entered": iso(now), "due": _due(defn, ctx, timer, now, case["data"], 0),
+            "action": timer.action, "transition": timer.transition, "status": "pending", "extensions": 0,
+        })
+
+
+def _timer_spec(defn: Workflow, deadline: dict) -> Timer | None:
+    state = defn.state(deadline["state"])
+    return next((t for t in state.timers if t.name == deadline["timer"]), None) if state else None
+
+
+def _settle_deadlines(defn: Workflow, ctx: Context, case: dict, left: Iterable[str], entered: Iterable[str]) -> None:
+    """Clear deadlines whose span ended; recompute those that wait on a date field."""
+    left, entered = set(left), set(entered)
+    for d in case["deadlines"]:
+        if d["status"] != "pending":
+            continue
+        timer = _timer_spec(defn, d)
+        if timer is None:
+            continue
+        if timer.until:
+            if entered & set(timer.until):
+                d["status"] = "met"
+        elif d["state"] in left:
+            d["status"] = "met"
+        if d["status"] == "pending" and (timer.from_field or not isinstance(timer.after, int)):
+            d["due"] = _due(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])
+
+
+# ---------------------------------------------------------------- permissions
+
+def _participants(defn: Workflow, t: Transition, case: dict) -> list[str]:
+    """Countersign participants as keys: "role@unit" or "user:id"."""
+    cs = t.countersign
+    units = list(cs.units)
+    if cs.units_field:
+        picked = case["data"].get(cs.units_field) or []
+        units += [u for u in ([picked] if isinstance(picked, str) else picked) if u not in units]
+    keys = [f"{cs.role}@{u}" for u in units] if cs.role else []
+    return keys + [f"user:{u}" for u in cs.users]
+
+
+def _actor_keys(actor: Actor) -> set[str]:
+    return {f"{r}@{u}" for r, u in actor.roles} | {f"user:{actor.id}"}
+
+
+def _permitted(t: Transition, case: dict, actor: Actor) -> str | None:
+    """None when `actor` may fire `t`, else the reason in Chinese."""
+    if actor.is_system:
+        return None
+    if not t.roles and not t.countersign and not t.assignee:
+        return f"「{t.label}」只由系统自动执行"
+    if t.countersign:
+        return None  # checked against the pending participants
+    if t.assignee:
+        person = case["data"].get(t.assignee)
+        if person == actor.id:
+            return None
+        return f"「{t.label}」须由指定的承办人执行" + (f"（{person}）" if person else "（尚未指定）")
+    if any(actor.has_role(role, _role_unit(t, role, case)) for role in t.roles):
+        return None
+    needed = "、".join(role + (f"（{unit}）" if (unit := _role_unit(t, role, case)) else "") for role in t.roles)
+    return f"{actor.name}没有执行「{t.label}」的权限，需要角色：{needed}"
+
+
+def _role_unit(t: Transition, role: str, case: dict) -> str | None:
+    """The unit a role must belong to for `t`: the one a case field names (an enterprise's own contact),
+    the case's unit (own_unit), or None for any unit. A named field left empty matches no unit."""
+    field = t.role_units.get(role)
+    if field is not None:
+        value = case["data"].get(field)
+        name = value.get("name") if isinstance(value, dict) else value
+        return name or "（未指定单位）"
+    return case.get("unit") if t.own_unit else None
+
+
+def _pending_signers(defn: Workflow, t: Transition, case: dict) -> list[str]:
+    signed = case["countersigns"].get(t.name, {})
+    return [p for p in _participants(defn, t, case) if p not in signed]
+
+
+# ---------------------------------------------------------------- queries
+
+def _open_source(t: Transition, case: dict) -> str | None:
+    return next((s for s in t.sources if s in case["active"]), None)
+
+
+def available_actions(defn: Workflow, ctx: Context, case: dict, actor: Actor,
+                      now: datetime | None = None) -> list[ActionInfo]:
+    """The actions open to `actor` now; a guard that is false shows as disabled with its reason."""
+    if case["status"] != "open":
+        return []
+    result = []
+    for t in defn.transitions:
+        state = _open_source(t, case)
+        if state is None or _permitted(t, case, actor) is not None:
+            continue
+        if t.countersign and not (_actor_keys(actor) & set(_pending_signers(defn, t, case))):
+            continue
+        if not t.roles and not t.countersign and not t.assignee and not actor.is_system:
+            continue
+        enabled, reason = True, None
+        if t.guard and not t.form and not _truthy(defn, t.guard, case["data"], case, now):
+            enabled, reason = False, _guard_message(t)
+        result.append(ActionInfo(t.name, t.label, state, t.kind, t.form, t.needs_comment, enabled, reason))
+    return result
+
+
+def tasks(defn: Workflow, case: dict) -> list[dict]:
+    """Who holds the case now: one row per (state, role/unit or person), for the inbox."""
+    if case["status"] != "open":
+        return []
+    rows: dict[tuple, dict] = {}
+    # the case's nearest running deadline (some span several steps, e.g. the 60-day investigation)
+    due = min((d["due"] for d in case["deadlines"] if d["status"] == "pending" and d["due"]), default=None)
+    for state in case["active"]:
+        for t in defn.outgoing(state):
+            if t.countersign:
+                holders = []
+                for key in _pending_signers(defn, t, case):
+                    if key.startswith("user:"):
+                        holders.append((None, None, key[5:]))
+                    else:
+                        role, unit = key.split("@", 1)
+                        holders.append((role, unit, None))
+            elif t.assignee and case["data"].get(t.assignee):
+                holders = [(None, None, case["data"][t.assignee])]
+            else:
+                holders = [(role, _role_unit(t, role, case), None) for role in t.roles]
+            for role, unit, user in holders:
+                key = (state, role, unit, user)
+                row = rows.setdefault(key, {
+                    "case_id": case["id"], "workflow": case["workflow"], "title": case["title"],
+                    "state": state, "state_label": defn.state(state).label, "role": role, "unit": unit,
+                    "user": user, "due": due, "actions": [],
+                })
+                row["actions"].append(t.name)
+    return list(rows.values())
+
+
+# ---------------------------------------------------------------- commands
+
+def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: dict, now: datetime,
+             unit: str | None = None) -> Outcome:
+    """Start a case: check the actor and the start form, enter the initial state."""
+    if not actor.is_system and defn.start_roles and not any(actor.has_role(r) for r in defn.start_roles):
+        raise NotPermitted(f"{actor.name}不能发起「{defn.title}」，需要角色：{'、'.join(defn.start_roles)}")
+    cleaned = _check(defn, ctx, defn.start_form, data, {})
+    cleaned = _computed(defn, cleaned)
+    initial = defn.initial_state().name
+    case = {
+        "id": case_id, "workflow": defn.name, "workflow_version": defn.version,
+        "title": _title(defn, cleaned, case_id), "unit": unit or actor.unit, "status": "open",
+        "active": [initial], "entered": {initial: iso(now)}, "data": cleaned, "countersigns": {},
+        "deadlines": [], "links": [], "documents": [], "created_by": actor.id, "created_at": iso(now),
+        "updated_at": iso(now), "closed_at": None, "version": 0,
+    }
+    _enter_timers(defn, ctx, case, initial, now)
+    event = {"type": "started", "actor": actor_record(actor), "at": iso(now), "to": [initial],
+             "data": data, "unit": case["unit"], "comment": None}
+    return Outcome(case, [event], _task_reminders(defn, case, [initial], actor, "发起"))
+
+
+def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor, now: datetime,
+         data: dict | None = None, comment: str | None = None, expected_version: int | None = None) -> Outcome:
+    """Fire one transition. Raises a FlowError (and changes nothing) when it is refused."""
+    data = data or {}
+    if expected_version is not None and expected_version != case.get("version", 0):
+        raise StaleVersion(case["id"], expected_version, case.get("version", 0))
+    if case["status"] != "open":
+        raise NotAvailable(f"案件 {case['id']} 已办结，不能再执行操作")
+    t = defn.transition(action)
+    if t is None:
+        raise NotAvailable(f"流程「{defn.title}」没有操作「{action}」")
+    source = _open_source(t, case)
+    if source is None:
+        labels = "、".join(defn.state(s).label for s in case["active"])
+        raise NotAvailable(f"案件当前处于「{labels}」，不能执行「{t.label}」")
+    refusal = _permitted(t, case, actor)
+    if refusal:
+        raise NotPermitted(refusal)
+    signer = None
+    if t.countersign:
+        mine = [k for k in _pending_signers(defn, t, case) if k in _actor_keys(actor)]
+        if not mine and not actor.is_system:
+            raise NotPermitted(f"{actor.name}不在「{t.label}」的会签名单中，或已签过")
+        signer = mine[0] if mine else None
+    if t.needs_comment and not (comment or "").strip():
+        raise CommentRequired({"comment": "请填写理由" if t.kind in ("return", "reject") else "请填写意见"})
+
+    case = clone(case)
+    before = case["data"]
+    cleaned = _check(defn, ctx, t.form, data, before)
+    event: dict[str, Any] = {"type": "transition", "transition": t.name, "label": t.label, "kind": t.kind,
+                             "actor": actor_record(actor), "at": iso(now), "from": [source],
+                             "data": data, "comment": comment}
+
+    if t.countersign and signer is not None:
+        case["countersigns"].setdefault(t.name, {})[signer] = {
+            "actor": actor.id, "name": actor.name, "at": iso(now), "comment": comment, "data": cleaned}
+        if _pending_signers(defn, t, case):
+            event.update(type="signed", signer=signer, to=list(case["active"]))
+            case["updated_at"] = iso(now)
+            return Outcome(case, [event], [])
+        event["signer"] = signer
+        cleaned = {}  # each signer's answers stay with their signature
+
+    merged = _computed(defn, {**before, **cleaned})
+    if not _truthy(defn, t.guard, merged, case, now):
+        raise GuardFailed(_guard_message(t))
+    case["data"] = merged
+    event["changes"] = {k: [before.get(k), v] for k, v in merged.items() if before.get(k) != v}
+
+    if t.extends:
+        _extend(defn, ctx, case, t)
+
+    active_before = set(case["active"])
+    derived = _move(defn, ctx, case, source, t.target or source, now, returning=t.kind == "return")
+    event["to"] = list(case["active"])
+    env = _env(defn, merged, case, now)
+    effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
+    effects += _task_reminders(defn, case, [s for s in case["active"] if s not in active_before], actor, t.label,
+                               t.name)
+    for start in t.starts:
+        if _truthy(defn, start.when, merged, case, now):
+            effects.append({"type": "start_case", "workflow": start.workflow, "relation": start.relation,
+                            "data": {k: evaluate(expr, env) for k, expr in start.data.items()}})
+    if t.register_entry:
+        entry = t.register_entry
+        effects.append({"type": "register", "table": entry.table, "key": str(evaluate(entry.key, env)),
+                        "fields": {k: evaluate(expr, env) for k, expr in entry.fields.items()}})
+    case["updated_at"] = iso(now)
+    return Outcome(case, [event] + derived, effects)
+
+
+def _guard_message(t: Transition) -> str:
+    return t.guard_message or f"「{t.label}」的条件尚不满足：{t.guard}"
+
+
+def _check(defn: Workflow, ctx: Context, form_name: str | None, data: dict, case_data: dict) -> dict:
+    if form_name is None:
+        return {}
+    users = {u.id: u.name for u in ctx.org.users}
+    try:
+        return check_form(defn.forms[form_name].fields, data,
+                          FormContext(users=users, units=ctx.org.unit_names, data=case_data))
+    except FormInvalid as exc:
+        raise InvalidForm(exc.errors) from None
+
+
+def _extend(defn: Workflow, ctx: Context, case: dict, t: Transition) -> None:
+    pending = [d for d in case["deadlines"] if d["timer"] == t.extends and d["status"] == "pending"]
+    if not pending:
+        raise GuardFailed(f"没有可延期的期限「{t.extends}」")
+    for d in pending:
+        timer = _timer_spec(defn, d)
+        if d["extensions"] >= timer.max_extensions:
+            raise GuardFailed(f"「{timer.label}」最多延期 {timer.max_extensions} 次，已用完")
+        d["extensions"] += 1
+        d["due"] = _due(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])
+
+
+def _move(defn: Workflow, ctx: Context, case: dict, source: str, target: str, now: datetime,
+          returning: bool) -> list[dict]:
+    """Leave `source`, enter `target` (a state or a split), then run joins and close if final."""
+    if target == source:  # a step that stays (e.g. 申请延期) keeps its entry time and deadlines
+        return []
+    active = [s for s in case["active"] if s != source]
+    split = defn.split(target)
+    entering = [b.start for b in split.branches] if split else [target]
+    for s in entering:
+        if s not in active:
+            active.append(s)
+    case["active"] = active
+    for s in entering:
+        case["entered"][s] = iso(now)
+        for t in defn.outgoing(s):  # a step entered again starts a fresh countersign round
+            case["countersigns"].pop(t.name, None)
+    if returning:  # signatures given in the step sent back no longer count either
+        for t in defn.outgoing(source):
+            case["countersigns"].pop(t.name, None)
+    _settle_deadlines(defn, ctx, case, [source], entering)
+    for s in entering:
+        _enter_timers(defn, ctx, case, s, now)
+
+    derived = []
+    for join in defn.joins:
+        ends = [b.end for b in defn.split(join.split).branches]
+        if all(e in case["active"] for e in ends):
+            case["active"] = [s for s in case["active"] if s not in ends] + [join.to]
+            case["entered"][join.to] = iso(now)
+            _settle_deadlines(defn, ctx, case, ends, [join.to])
+            _enter_timers(defn, ctx, case, join.to, now)
+            derived.append({"type": "joined", "join": join.name, "at": iso(now), "from": ends,
+                            "to": list(case["active"]), "derived": True, "actor": actor_record(SYSTEM)})
+    if all(defn.state(s).final for s in case["active"]):
+        case["status"] = "closed"
+        case["closed_at"] = iso(now)
+        for d in case["deadlines"]:
+            if d["status"] == "pending":
+                d["status"] = "met"
+    return derived
+
+
+# ---------------------------------------------------------------- timers
+
+def due_deadlines(case: dict, now: datetime) -> list[dict]:
+    stamp = iso(now)
+    return [d for d in case.get("deadlines", []) if d["status"] == "pending" and d["due"] and d["due"] <= stamp]
+
+
+def apply_deadline(defn: Workflow, ctx: Context, case: dict, deadline_id: str, now: datetime) -> Outcome:
+    """Act on one passed deadline: fire its transition, or escalate (催办). Idempotent."""
+    deadline = next((d for d in case["deadlines"] if d["id"] == deadline_id), None)
+    if deadline is None or deadline["status"] != "pending" or not deadline["due"] or deadline["due"] > iso(now):
+        return Outcome(case, [], [])
+    if deadline["action"] == "fire":
+        # The step happens when the period ended, however late the sweep noticed it, so what follows
+        # (e.g. a listing term after 公示期满) counts from the true end.
+        at = max(parse_moment(deadline["due"]), parse_moment(case["updated_at"]))
+        outcome = fire(defn, ctx, case, action=deadline["transition"], actor=SYSTEM, now=at)
+        for d in outcome.case["deadlines"]:
+            if d["id"] == deadline_id and d["status"] == "pending":
+                d["status"] = "fired"
+        outcome.events[0].update(type="timer", deadline=deadline_id, due=deadline["due"], noticed_at=iso(now))
+        return outcome
+    case = clone(case)
+    d = next(x for x in case["deadlines"] if x["id"] == deadline_id)
+    d["status"] = "escalated"
+    rows = [t for t in tasks(defn, case) if t["state"] == d["state"]]
+    holders = sorted({t["role"] or t["user"] for t in rows})
+    timer = _timer_spec(defn, d)
+    supervisors = sorted({s for role in holders if (s := ctx.org.supervisor_of(role))} | set(timer.notify))
+    # a supervisor is looked for in the holder's unit first (an enterprise's own head), then anywhere
+    units = sorted({t["unit"] for t in rows if t["unit"]}) or [None]
+    recipients = _recipients(rows) + [{"role": s, "unit": u, "user": None, "fallback": True}
+                                      for s in supervisors for u in units]
+    comment = f"「{d['label']}」已于 {d['due'][:10]} 到期，催办：{'、'.join(holders + supervisors)}"
+    event = {"type": "escalated", "deadline": deadline_id, "label": d["label"], "due": d["due"],
+             "at": iso(now), "actor": actor_record(SYSTEM), "holders": holders, "notify": supervisors,
+             "comment": comment}
+    case["updated_at"] = iso(now)
+    return Outcome(case, [event], [{"type": "notify", "kind": "escalation", "roles": holders + supervisors,
+                                    "recipients": recipients, "deadline": deadline_id,
+                                    "text": f"{case['title']}：{comment}"}])
+
+
+def _task_reminders(defn: Workflow, case: dict, entered: list[str], actor: Actor, what: str,
+                    transition: str | None = None) -> list[dict]:
+    """A 待办提醒 to whoever holds the states just entered (the one who acted is not told of it)."""
+    rows = [r for r in tasks(defn, case) if r["state"] in entered] if defn.notify_holders else []
+    if not rows:
+        return []
+    labels = "、".join(defn.state(s).label for s in entered)
+    return [{"type": "notify", "kind": "task", "transition": transition, "actor": actor.id,
+             "recipients": _recipients(rows), "text": f"{case['title']}：{actor.name}{what}，请办理「{labels}」"}]
+
+
+def _recipients(rows: list[dict]) -> list[dict]:
+    """Who holds these task rows, as {role, unit, user} without repeats (resolved to people later)."""
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        seen.setdefault((r["role"], r["unit"], r["user"]), {"role": r["role"], "unit": r["unit"], "user": r["user"]})
+    return list(seen.values())
+
+
+def fail_deadline(case: dict, deadline_id: str, now: datetime, reason: str) -> Outcome:
+    """A deadline whose transition cannot fire (guard false...): recorded, not retried by every sweep."""
+    case = clone(case)
+    for d in case["deadlines"]:
+        if d["id"] == deadline_id:
+            d["status"] = "failed"
+    return Outcome(case, [{"type": "deadline_failed", "deadline": deadline_id, "at": iso(now),
+                           "actor": actor_record(SYSTEM), "comment": f"期限已到但无法自动执行：{reason}"}])
+
+
+# ---------------------------------------------------------------- annotations
+
+def add_comment(case: dict, actor: Actor, text: str, now: datetime) -> Outcome:
+    if not text.strip():
+        raise CommentRequired({"comment": "意见不能为空"})
+    case = clone(case)
+    case["updated_at"] = iso(now)
+    return Outcome(case, [{"type": "comment", "actor": actor_record(actor), "at": iso(now), "comment": text}])
+
+
+def add_link(case: dict, other_id: str, relation: str, now: datetime) -> Outcome:
+    case = clone(case)
+    case["links"].append({"case_id": other_id, "relation": relation})
+    return Outcome(case, [{"type": "linked", "actor": actor_record(SYSTEM), "at": iso(now),
+                           "case_id_linked": other_id, "relation": relation}])
+
+
+def add_document(case: dict, document: dict, now: datetime) -> Outcome:
+    case = clone(case)
+    case["documents"].append(document)
+    return Outcome(case, [{"type": "document", "actor": actor_record(SYSTEM), "at": iso(now),
+                           "document": document}])
+
+
+# ---------------------------------------------------------------- replay
+
+def replay(defn: Workflow, ctx: Context, case_id: str, events: list[dict]) -> dict:
+    """Rebuild a case by re-running its history through the engine."""
+    case: dict | None = None
+    for e in events:
+        if e.get("derived"):
+            continue
+        now = parse_moment(e["at"])
+        if e["type"] == "started":
+            case = new_case(defn, ctx, case_id=case_id, actor=actor_from_record(e["actor"]), data=e["data"],
+                            now=now, unit=e.get("unit")).case
+        elif e["type"] in ("transition", "signed"):
+            case = fire(defn, ctx, case, action=e["transition"], actor=actor_from_record(e["actor"]), now=now,
+                        data=e.get("data"), comment=e.get("comment")).case
+        elif e["type"] in ("timer", "escalated"):
+            case = apply_deadline(defn, ctx, case, e["deadline"], now).case
+        elif e["type"] == "deadline_failed":
+            case = fail_deadline(case, e["deadline"], now, "").case
+        elif e["type"] == "comment":
+            case = add_comment(case, actor_from_record(e["actor"]), e["comment"], now).case
+        elif e["type"] == "linked":
+            case = add_link(case, e["case_id_linked"], e["relation"], now).case
+        elif e["type"] == "document":
+            case = add_document(case, e["document"], now).case
+    if case is None:
+        raise ValueError(f"案件 {case_id} 没有发起记录")
+    return case

@@ -1,0 +1,118 @@
+"""The scheduled jobs of `flows.jobs` as Prefect flows, with their deployments and schedules.
+
+  deadline-sweep        every few minutes: fire or escalate every passed deadline (idempotent), and
+                        submit again effects left pending with no run carrying them.
+  annual-drill-plan     2 January (and on demand): the year's drill plan from the plan register.
+  drill-plan-publish    on demand: each row of the year's plan becomes a drill case (once).
+  plan-reassessment     daily: a published plan due for its 3-yearly assessment gets a revision case.
+  accident-statistics   daily: the latest complete month, quarter and year that have no report yet
+                        (on demand: any period, regenerated) — Word report + Excel workbook.
+  prefect-retention     daily: delete Prefect's own finished flow runs older than N days.
+
+Time is a parameter (`now`, ISO text) everywhere, so tests move it instead of sleeping.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from prefect import flow
+from prefect.flows import Flow
+
+from flows.jobs import drill_plan, drill_publish, reassessment, statistics, sweep
+from flows.orchestration import dispatch
+from flows.orchestration.redelivery import RESUBMIT_AFTER_S, resubmit_stale
+from flows.orchestration.retention import RETENTION_DAYS, trim_prefect_runs
+from flows.orchestration.runtime import get_service, moment, run_logger
+
+TIMEZONE = "Asia/Shanghai"
+SWEEP_SECONDS = int(os.environ.get("WORKFLOW_SWEEP_SECONDS", "300"))
+
+
+@flow(name="deadline-sweep", description="期限巡查：到期的期限自动流转或催办（幂等），并补交未被执行的处理")
+def deadline_sweep(now: str | None = None, resubmit_after_s: float = RESUBMIT_AFTER_S) -> dict:
+    svc = get_service()
+    at = moment(now, svc)
+    t0 = time.perf_counter()
+    done = sweep.sweep_all(svc, at)
+    resubmitted = resubmit_stale(svc, at, resubmit_after_s)
+    dispatch.flush(svc)
+    summary = {"now": at.isoformat(timespec="seconds"), "acted": done, "resubmitted": resubmitted,
+               "seconds": round(time.perf_counter() - t0, 3)}
+    run_logger().info("期限巡查：处理 %d 个到期期限，补交 %d 个案件的处理", len(done), len(resubmitted))
+    return summary
+
+
+@flow(name="annual-drill-plan", description="年度应急演练计划：按预案台账和演练频次生成（1月2日及按需）")
+def annual_drill_plan(year: int | None = None, now: str | None = None) -> dict:
+    svc = get_service()
+    result = drill_plan.annual_plan(svc, moment(now, svc), year)
+    run_logger().info("年度应急演练计划 %s：%d 项", result["key"], result["rows"])
+    return result
+
+
+@flow(name="drill-plan-publish", description="发布年度应急演练计划：为计划中的每项演练发起演练案件（可重复执行，不重复发起）")
+def publish_drill_plan(year: int, now: str | None = None) -> dict:
+    svc = get_service()
+    result = drill_publish.publish(svc, moment(now, svc), year)
+    dispatch.flush(svc)
+    run_logger().info("发布 %d 年度应急演练计划：发起 %d 个演练案件，%d 项未能发起", year, len(result["started"]),
+                      len(result["failed"]))
+    return result
+
+
+@flow(name="plan-reassessment", description="应急预案定期评估：印发满3年的预案自动发起修订案件（每个到期日一次）")
+def plan_reassessment(now: str | None = None) -> list[dict]:
+    svc = get_service()
+    started = reassessment.plan_reassessment(svc, moment(now, svc))
+    dispatch.flush(svc)
+    run_logger().info("预案定期评估：发起 %d 个修订案件", len(started))
+    return started
+
+
+@flow(name="accident-statistics",
+      description="事故统计：按月汇总、按季度统计、按年度分析（Word 报告 + Excel 工作簿）")
+def accident_statistics(period: str | None = None, now: str | None = None) -> list[dict]:
+    svc = get_service()
+    made = statistics.accident_statistics(svc, moment(now, svc), period)
+    run_logger().info("事故统计：生成 %d 份报告", len(made))
+    return made
+
+
+def jobs() -> dict[str, tuple[Flow, str, dict]]:
+    """The scheduled jobs: key → (flow, deployment name, to_deployment keywords)."""
+    from prefect.schedules import Cron, Interval
+
+    return {
+        "sweep": (deadline_sweep, "every-few-minutes", {"schedule": Interval(timedelta(seconds=SWEEP_SECONDS))}),
+        "drill-plan": (annual_drill_plan, "2-january", {"schedule": Cron("0 6 2 1 *", timezone=TIMEZONE)}),
+        "drill-publish": (publish_drill_plan, "on-demand", {}),
+        "reassessment": (plan_reassessment, "daily", {"schedule": Cron("30 6 * * *", timezone=TIMEZONE)}),
+        "statistics": (accident_statistics, "daily", {"schedule": Cron("0 7 * * *", timezone=TIMEZONE)}),
+        "retention": (trim_prefect_runs, "daily", {"schedule": Cron("0 3 * * *", timezone=TIMEZONE),
+                                                   "parameters": {"older_than_days": RETENTION_DAYS}}),
+    }
+
+
+def job_deployment(key: str) -> str:
+    f, name, _ = jobs()[key]
+    return f"{f.name}/{name}"
+
+
+def submit_job(key: str, parameters: dict | None = None) -> str:
+    """Run a scheduled job now through Prefect, without waiting (UI buttons, CLI). Returns the run id."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(job_deployment(key), parameters=parameters or {}, timeout=0)
+    return str(run.id)
+
+
+def job_deployments(work_pool: str | None = None, job_variables: dict | None = None) -> list:
+    from prefect.types.entrypoint import EntrypointType
+
+    out = []
+    for f, name, kw in jobs().values():
+        out.append(f.to_deployment(name=name, tags=["定时任务"], work_pool_name=work_pool, job_variables=job_variables,
+                                   entrypoint_type=EntrypointType.MODULE_PATH, **kw))
+    return out

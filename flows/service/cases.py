@@ -1,0 +1,227 @@
+"""The one place that loads a case, calls the engine and commits the result.
+
+The CLI, the UI, the jobs and the Prefect flows all go through `Service`. A case runs on the
+definition version it started with: every definition a case used is kept as a snapshot in storage
+(table `definitions`), so publishing a new version never breaks a running case. Effects an action
+causes (documents, linked cases, notifications) are committed with the case as pending entries of
+`case["effects"]` (the case record is the outbox) and handed, after the commit, to the
+`EffectHandler` the service was given: the inline runner of `flows.service.effects`, or Prefect's
+dispatcher. `flows.service.open_service` puts the two together; this module imports neither.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Protocol
+
+from flows.core import engine
+from flows.core.errors import FlowError, NotFound, StaleVersion
+from flows.core.org import SYSTEM, Actor
+from flows.core.spec import Workflow
+from flows.service import messages
+from flows.service.config import Config, data_dir, load_config
+from storage import ConflictError, Store
+
+
+class EffectHandler(Protocol):
+    """Takes the effects a commit just made pending (run them now, or hand them to Prefect)."""
+
+    def committed(self, case: dict, effect_ids: list[str], event: dict) -> dict | None:
+        """Called after the commit; returns the case when it changed it (effects run inline)."""
+
+    def retry(self, case_id: str, effect_id: str) -> None:
+        """The 重试 action on a failed effect."""
+
+
+def _definition_hash(wf: Workflow) -> str:
+    text = json.dumps(wf.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Service:
+    def __init__(self, data: str | Path | None = None, config: Config | None = None,
+                 clock: Callable[[], datetime] = datetime.now, store: Store | None = None,
+                 effects: EffectHandler | None = None):
+        self.config = config or load_config()
+        self.store = store or Store(data_dir(data))
+        self.clock = clock
+        self._versions: dict[tuple[str, int], Workflow] = {}
+        for wf in self.config.workflows.values():
+            self._publish(wf)
+        self.ctx = engine.Context(org=self.config.org, calendar=self.config.calendar,
+                                  workflows=frozenset(self.config.workflows))
+        # None: effects stay pending in the outbox until a runner takes them (flows effects --resume)
+        self.effects = effects
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------ definitions
+    def _publish(self, wf: Workflow) -> None:
+        """Keep a snapshot of this version; the same version number must keep the same content."""
+        key = f"{wf.name}@{wf.version}"
+        digest = _definition_hash(wf)
+        stored = self.store.get("definitions", key)
+        if stored is None:
+            self.store.put("definitions", key, {"name": wf.name, "version": wf.version, "hash": digest,
+                                                "definition": wf.model_dump(mode="json", by_alias=True)})
+        elif stored["hash"] != digest:
+            raise FlowError(f"流程「{wf.title}」的版本 {wf.version} 已经发布过且内容不同："
+                            f"修改已发布的流程请把 version 改为 {wf.version + 1}")
+        self._versions[(wf.name, wf.version)] = wf
+
+    def definition(self, name: str, version: int | None = None) -> Workflow:
+        if version is None:
+            wf = self.config.workflows.get(name)
+            if wf is None:
+                raise NotFound(f"没有名为「{name}」的流程")
+            return wf
+        wf = self._versions.get((name, version))
+        if wf is None:
+            stored = self.store.get("definitions", f"{name}@{version}")
+            if stored is None:
+                raise NotFound(f"流程「{name}」的版本 {version} 不存在")
+            wf = Workflow.model_validate(stored["definition"])
+            self._versions[(name, version)] = wf
+        return wf
+
+    def definition_of(self, case: dict) -> Workflow:
+        return self.definition(case["workflow"], case["workflow_version"])
+
+    # ------------------------------------------------------------ people
+    def actor(self, user_id: str) -> Actor:
+        if user_id == SYSTEM.id:
+            return SYSTEM
+        try:
+            return self.config.org.actor(user_id)
+        except KeyError:
+            raise NotFound(f"没有账号「{user_id}」") from None
+
+    # ------------------------------------------------------------ reads
+    def case(self, case_id: str) -> dict:
+        case = self.store.get_case(case_id)
+        if case is None:
+            raise NotFound(f"没有案件 {case_id}")
+        return case
+
+    def history(self, case_id: str) -> list[dict]:
+        self.case(case_id)
+        return self.store.history(case_id)
+
+    def actions(self, case_id: str, user_id: str) -> list[engine.ActionInfo]:
+        case = self.case(case_id)
+        return engine.available_actions(self.definition_of(case), self.ctx, case, self.actor(user_id), self.clock())
+
+    def cases(self, workflow: str | None = None, status: str | None = None) -> list[dict]:
+        """Cases of a workflow and/or status (open ones are in memory; closed ones load the archive)."""
+        return list(self.store.cases(workflow=workflow, status=status))
+
+    def inbox(self, user_id: str, limit: int | None = None) -> list[dict]:
+        """The user's open tasks, soonest due first; `limit` gives one page (the UI pages through them)."""
+        actor = self.actor(user_id)
+        return self.store.inbox(user=actor.id, roles=list(actor.roles), limit=limit)
+
+    # ------------------------------------------------------------ commands
+    def start(self, workflow: str, user_id: str, data: dict | None = None, unit: str | None = None,
+              now: datetime | None = None) -> dict:
+        wf = self.definition(workflow)
+        now = now or self.clock()
+        actor = self.actor(user_id)
+        # check before taking a number, so a refused start uses none
+        engine.new_case(wf, self.ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
+        seq = self.store.next_sequence(f"case:{wf.code}:{now.year}")
+        case_id = f"{wf.code}-{now.year}-{seq:05d}"
+        outcome = engine.new_case(wf, self.ctx, case_id=case_id, actor=actor, data=data or {}, now=now, unit=unit)
+        return self.commit_outcome(outcome, expected_version=0)
+
+    def act(self, case_id: str, action: str, user_id: str, data: dict | None = None,
+            comment: str | None = None, expected_version: int | None = None, now: datetime | None = None) -> dict:
+        case = self.case(case_id)
+        wf = self.definition_of(case)
+        outcome = engine.fire(wf, self.ctx, case, action=action, actor=self.actor(user_id),
+                              now=now or self.clock(), data=data, comment=comment,
+                              expected_version=expected_version)
+        return self.commit_outcome(outcome, expected_version=case["version"])
+
+    def comment(self, case_id: str, user_id: str, text: str, now: datetime | None = None) -> dict:
+        case = self.case(case_id)
+        outcome = engine.add_comment(case, self.actor(user_id), text, now or self.clock())
+        return self.commit_outcome(outcome, expected_version=case["version"])
+
+    def retry_effect(self, case_id: str, effect_id: str) -> dict:
+        if self.effects is None:
+            raise FlowError("本进程不执行处理项，无法重试")
+        self.effects.retry(case_id, effect_id)
+        return self.case(case_id)
+
+    def register(self, table: str) -> list[dict]:
+        """Rows of a register written by transitions (e.g. `plans`, the emergency plan register)."""
+        return self.store.all(f"register_{table}")
+
+    def register_put(self, table: str, key: str, fields: dict) -> dict:
+        """Enter or update a register row by hand (e.g. plans in force before the platform existed)."""
+        old = self.store.get(f"register_{table}", key) or {}
+        return self.store.put(f"register_{table}", key, {**old, **fields, "key": key,
+                                                        "updated_at": engine.iso(self.clock())})
+
+    def messages(self, user_id: str, unread_only: bool = False, limit: int | None = 50) -> list[dict]:
+        """A person's messages (待办提醒, 催办), newest first, each with `read` for that person."""
+        return messages.messages_of(self.store, user_id, unread_only, limit)
+
+    def mark_read(self, user_id: str, keys: list[str]) -> int:
+        return messages.mark_read(self.store, user_id, keys)
+
+    def document_file(self, relpath: str) -> Path:
+        return self.store.file_path(relpath)
+
+    def sweep(self, now: datetime | None = None) -> list[dict]:
+        """Act on every passed deadline once (fire or escalate). Running it twice changes nothing."""
+        now = now or self.clock()
+        done = []
+        for case in list(self.store.open_cases()):
+            for deadline in engine.due_deadlines(case, now):
+                done.append(self.apply_deadline(case["id"], deadline["id"], now))
+        return [d for d in done if d]
+
+    def apply_deadline(self, case_id: str, deadline_id: str, now: datetime) -> dict | None:
+        for _ in range(5):  # another process may act on the case meanwhile: reload and retry
+            case = self.case(case_id)
+            wf = self.definition_of(case)
+            try:
+                outcome = engine.apply_deadline(wf, self.ctx, case, deadline_id, now)
+            except FlowError as exc:  # the configured transition is not open (guard false...): escalate instead
+                outcome = engine.fail_deadline(case, deadline_id, now, exc.message)
+            if not outcome.events:
+                return None
+            try:
+                committed = self.commit_outcome(outcome, expected_version=case["version"])
+            except StaleVersion:
+                continue
+            return {"case_id": case_id, "deadline": deadline_id, "event": outcome.events[0]["type"],
+                    "state": committed["active"]}
+        raise StaleVersion(case_id, case["version"], case["version"] + 1)
+
+    # ------------------------------------------------------------ commit
+    def commit_outcome(self, outcome: engine.Outcome, expected_version: int) -> dict:
+        """Commit a case change with its events; pending effects ride along in the same write and are
+        handed to the effect handler once the commit is durable."""
+        case = outcome.case
+        wf = self.definition_of(case)
+        new_ids = []
+        if outcome.effects:
+            case.setdefault("effects", [])
+            for effect in outcome.effects:
+                new_ids.append(uuid.uuid4().hex[:12])
+                case["effects"].append({**effect, "id": new_ids[-1], "status": "pending",
+                                        "attempts": 0, "error": None, "created_at": case["updated_at"]})
+        try:
+            committed = self.store.commit(case, outcome.events, engine.tasks(wf, case), expected_version)
+        except ConflictError as exc:
+            raise StaleVersion(case["id"], expected_version, exc.actual) from None
+        if new_ids and self.effects is not None:
+            changed = self.effects.committed(committed, new_ids, outcome.events[0] if outcome.events else {})
+            return changed or committed
+        return committed

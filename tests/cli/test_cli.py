@@ -1,0 +1,80 @@
+"""The admin CLI end to end, in subprocesses, on a temporary data directory."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = {"occurred_at": "2025-03-01T08:30", "place": "X354线", "accident_type": "道路运输", "deaths": 0,
+          "serious_injuries": 1, "direct_loss": 12, "description": "追尾"}
+
+
+def cli(*args, data_dir=None, check=False):
+    env = {**os.environ}
+    env.pop("WORKFLOW_DATA_DIR", None)
+    if data_dir is not None:
+        env["WORKFLOW_DATA_DIR"] = str(data_dir)
+    out = subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, capture_output=True, text=True,
+                         env=env, timeout=300)
+    if check:
+        assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    return out
+
+
+def test_start_act_show_and_refusals(tmp_path):
+    started = cli("start", "accident", "--as", "awb_zhang", "--data", json.dumps(REPORT, ensure_ascii=False),
+                  data_dir=tmp_path, check=True)
+    case = json.loads(started.stdout)
+    # version 2: the start, then its 待办提醒 delivered (the CLI's service runs effects right after the commit)
+    assert case["data"]["level"] == "一般" and case["version"] == 2
+    assert [(e["type"], e["status"]) for e in case["effects"]] == [("notify", "done")]
+    cid = case["id"]
+    bad = cli("start", "accident", "--as", "awb_zhang", "--data", '{"deaths": -1}', data_dir=tmp_path)
+    assert bad.returncode == 2 and "deaths: " in bad.stderr and "place: 必填" in bad.stderr
+    assert cli("start", "accident", "--as", "nobody", data_dir=tmp_path).returncode == 2
+    assert "不是有效的 JSON" in cli("start", "accident", "--as", "awb_zhang", "--data", "{x", data_dir=tmp_path).stderr
+    refused = cli("act", cid, "close_case", "--as", "juzhang", data_dir=tmp_path)
+    assert refused.returncode == 2 and "不能执行「结案」" in refused.stderr
+    filing = {"supervised": False, "team": [{"name": "王芳", "unit": "局安委办"}], "enterprise_investigator": "ygk_liu",
+              "supervision_investigator": "gh_sun", "territorial_investigator": "zf_feng"}
+    stale = cli("act", cid, "file_case", "--as", "awb_zhang", "--data", json.dumps(filing), "--expect-version", "7",
+                data_dir=tmp_path)
+    assert stale.returncode == 2 and "已被他人修改" in stale.stderr
+    acted = cli("act", cid, "file_case", "--as", "awb_zhang", "--data", json.dumps(filing), "--comment", "立案",
+                data_dir=tmp_path, check=True)
+    assert sorted(json.loads(acted.stdout)["active"]) == ["enterprise_inv", "supervision_inv", "territorial_inv"]
+    shown = json.loads(cli("show", cid, data_dir=tmp_path, check=True).stdout)
+    assert [e["type"] for e in shown["history"]] == ["started", "transition"]
+    assert shown["history"][1]["prev_hash"] == shown["history"][0]["hash"]
+    assert cli("show", "SG-2025-99999", data_dir=tmp_path).returncode == 2
+    listed = json.loads(cli("list", data_dir=tmp_path, check=True).stdout)
+    assert {r["name"]: r["open"] for r in listed}["accident"] == 1
+
+
+def test_demo_fills_every_state_and_verify_catches_tampering(tmp_path):
+    out = cli("demo", "--data-dir", str(tmp_path), check=True)
+    summary = json.loads(out.stdout)
+    for name, wf in summary["workflows"].items():
+        assert wf["unreached"] == [], name
+        assert len(wf["cases"]) == wf["states"]
+    assert cli("verify", "--data-dir", str(tmp_path), check=True).returncode == 0
+    docs = list((tmp_path / "files" / "documents").rglob("*.docx"))
+    assert len(docs) >= 20
+    # change one character of a stored comment, where it is kept (history file or journal)
+    phrase = "请按意见修改".encode()
+    files = [p for p in sorted(tmp_path.rglob("*.json*")) if phrase in p.read_bytes()]
+    assert files
+    raw = files[0].read_bytes()
+    files[0].write_bytes(raw.replace(phrase, "请按意见修正".encode(), 1))
+    bad = cli("verify", "--data-dir", str(tmp_path))
+    assert bad.returncode == 1 and bad.stderr.strip()
+
+
+def test_validate_defaults_to_shipped_flows():
+    out = cli("validate", check=True)
+    assert "4 个流程定义" in out.stdout
