@@ -23,7 +23,7 @@ UV_HASHES := sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0c
 UV := $(VENV)/bin/uv
 UV_PIN := $(VENV)/uv-requirement.txt
 
-.PHONY: run demo test setup system-packages test-packages prefect-template bench lock
+.PHONY: lint run demo test setup system-packages test-packages prefect-template bench lock
 
 run: setup prefect-template
 	$(PY) -m flows up --data-dir "$(DATA)" $(UP_ARGS)
@@ -33,8 +33,12 @@ demo: setup prefect-template
 	$(PY) -m flows demo --data-dir "$(DATA)"
 	$(PY) -m flows up --data-dir "$(DATA)" $(UP_ARGS)
 
-test: setup test-packages prefect-template
+test: setup test-packages prefect-template lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# pyflakes, bugbear, import order, pyupgrade (pyproject.toml); part of make test
+lint: setup
+	$(PY) -m ruff check .
 
 bench: setup prefect-template
 	$(PY) bench/run.py

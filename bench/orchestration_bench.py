@@ -101,7 +101,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def effects_figures(config, actions: int = 30) -> list[tuple[str, float, str]]:
     """A real Prefect server and the real serving process (`python -m flows serve`); clicks in this process."""
-    from flows.orchestration.dispatch import orchestrated_service, Submitter
+    from flows.orchestration.dispatch import Submitter, orchestrated_service
     from flows.orchestration.prefect_home import seed_prefect_home
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,15 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import orchestration_bench  # noqa: E402  (bench/orchestration_bench.py: issue 4's figures)
 from tinydb import TinyDB  # noqa: E402
 
 from flows.core import engine  # noqa: E402
-from flows.service.config import load_config  # noqa: E402
 from flows.demo import Explorer  # noqa: E402
+from flows.service.config import load_config  # noqa: E402
 from storage import Store  # noqa: E402
-
-import orchestration_bench  # noqa: E402  (bench/orchestration_bench.py: issue 4's figures)
-
 
 INBOX_PAGE = 100  # tasks per page of the 待办 list
 

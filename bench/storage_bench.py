@@ -38,7 +38,7 @@ def make_case(rnd: random.Random, cid: str, workflow: str, year: int, status: st
         "id": cid, "workflow": workflow, "workflow_version": 1, "title": f"{rnd.choice(UNITS)}安全检查 {cid}",
         "unit": rnd.choice(UNITS), "status": status, "active": [state] if status == "open" else ["closed"],
         "entered": {state: f"{year}-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}T09:30:00"},
-        "data": {"enterprise": f"某某运输有限公司{rnd.randint(1, 999)}号", "credit_code": "91350100MA2XXXXX%02d" % rnd.randint(0, 99),
+        "data": {"enterprise": f"某某运输有限公司{rnd.randint(1, 999)}号", "credit_code": f"91350100MA2XXXXX{rnd.randint(0, 99):02d}",
                  "inspector": f"user{rnd.randint(1, 80)}", "hazards": rnd.randint(0, 9),
                  "findings": "现场检查发现消防通道堵塞，应急预案未演练，安全培训记录不全。",
                  "amount": round(rnd.random() * 10000, 2), "level": rnd.choice(["一般", "较大", "重大"])},

@@ -9,10 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from flows.service.config import configs_dir, load_workflows
 from flows.core.errors import FlowError, InvalidForm
 from flows.core.validate import DefinitionError
-from flows.service.config import load_organisation
+from flows.service.config import configs_dir, load_organisation, load_workflows
 
 SCHEMA_FILE = Path("schema") / "workflow.schema.json"
 
@@ -98,8 +97,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from storage import Store
     from flows.service.config import data_dir
+    from storage import Store
 
     problems = Store(data_dir(args.data_dir)).verify()
     if problems:

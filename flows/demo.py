@@ -166,7 +166,7 @@ class Explorer:
         variants = []
         for combo in itertools.product(*[[True, False] for _ in flags], *[f.options for f in choices]):
             v = dict(base)
-            for f, value in zip(flags + choices, combo):
+            for f, value in zip(flags + choices, combo, strict=True):
                 v[f.name] = value
             variants.append(v)
         return variants

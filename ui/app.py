@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from flows.service import reports  # noqa: E402
 from flows.orchestration.dispatch import is_orchestrated, service_for  # noqa: E402
+from flows.service import reports  # noqa: E402
 
 EFFECT_STATUS = {"pending": "处理中", "done": "已完成", "failed": "失败"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import calendar as _calendar
 import marshal
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from flows.core.errors import CommentRequired, GuardFailed, InvalidForm, NotAvailable, NotPermitted, StaleVersion
 from flows.core.expressions import evaluate

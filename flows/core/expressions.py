@@ -62,10 +62,10 @@ import calendar as _calendar
 import operator as _op
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from simpleeval import SimpleEval
 

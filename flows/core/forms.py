@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from math import isfinite
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import Field as PydField
 
 from flows.core.expressions import parse as parse_expression
 
@@ -59,7 +61,7 @@ class Field(BaseModel):
     # choice / multichoice
     options: list[str] = []
     # table
-    columns: list["Field"] = []
+    columns: list[Field] = []
     min_rows: int | None = PydField(default=None, ge=0)
     max_rows: int | None = PydField(default=None, ge=1)
     # shown (and checked) only when this expression over the case data is true
@@ -76,7 +78,7 @@ class Field(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _kind_specific(self) -> "Field":
+    def _kind_specific(self) -> Field:
         if self.kind in ("choice", "multichoice") and not self.options:
             raise ValueError("单选/多选字段必须列出 options")
         if self.kind != "table" and self.columns:
@@ -99,7 +101,7 @@ class Form(BaseModel):
     fields: list[Field]
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Form":
+    def _unique_names(self) -> Form:
         seen: set[str] = set()
         for f in self.fields:
             if f.name in seen:
@@ -146,7 +148,7 @@ _CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CODE_CHARS)}
 
 def credit_code_check_char(first17: str) -> str:
     """The 18th character for the first 17 (GB 32100-2015: 31 − Σ(value × weight) mod 31, 31 → 0)."""
-    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17.upper(), CREDIT_CODE_WEIGHTS))
+    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17.upper(), CREDIT_CODE_WEIGHTS, strict=True))
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 
 

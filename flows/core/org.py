@@ -35,7 +35,7 @@ class Organisation(_Org):
     users: list[User] = []
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Organisation":
+    def _consistent(self) -> Organisation:
         units = {u.name for u in self.units}
         roles = {r.name for r in self.roles}
         problems = []
@@ -78,7 +78,7 @@ class Organisation(_Org):
             return [user] if self.user(user) else []
         return [u.id for u in self.users if role in u.roles and (unit is None or u.unit == unit)]
 
-    def actor(self, user_id: str) -> "Actor":
+    def actor(self, user_id: str) -> Actor:
         user = self.user(user_id)
         if user is None:
             raise KeyError(user_id)

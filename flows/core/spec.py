@@ -18,7 +18,7 @@ Name = Field(pattern=IDENTIFIER, description="英文标识符：小写字母开�
 
 # Lookup tables per definition, keyed by identity (a frozen model's hash would walk every field);
 # the entry keeps its definition alive, and there are only a few definitions per process.
-_INDEXES: dict[int, tuple["Workflow", dict]] = {}
+_INDEXES: dict[int, tuple[Workflow, dict]] = {}
 
 
 class Spec(BaseModel):
@@ -109,7 +109,7 @@ class Transition(Spec):
     starts: list[LinkedStart] = []
     countersign: Countersign | None = None
     extends: str | None = Field(default=None, description="延长本案的哪个定时器（Timer.name）")
-    register_entry: "RegisterEntry | None" = Field(
+    register_entry: RegisterEntry | None = Field(
         default=None, alias="register", description="执行后在登记册中登记或更新一条记录"
     )
 

@@ -7,7 +7,8 @@ the organisation, expressions that do not parse or name unknown fields, timers.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import ValidationError
 

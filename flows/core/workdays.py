@@ -18,10 +18,11 @@ No clock: every date comes in as an argument.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from typing import Annotated, Any, Literal, Mapping
+from functools import cache
+from typing import Annotated, Any, Literal
 
 import chinese_calendar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -42,7 +43,7 @@ class YearOverride:
     workdays: frozenset[date] = field(default_factory=frozenset)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_knows(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 1, 1))

@@ -6,9 +6,9 @@ service uses when it fills a document's header (its number and date).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jinja2

@@ -15,14 +15,14 @@ alternative (e.g. 仿宋_GB2312 → 仿宋) for a machine that lacks one.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT, WD_CELL_VERTICAL_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -518,7 +518,7 @@ def _set_table_frame(table, widths_mm: list[float]) -> list[int]:
         _set(edge, w=val, type="dxa")
         mar.append(edge)
     grid = tbl.tblGrid
-    for col, w in zip(grid.findall(qn("w:gridCol")), twips):
+    for col, w in zip(grid.findall(qn("w:gridCol")), twips, strict=False):
         _set(col, w=w)
     return twips
 
@@ -574,7 +574,7 @@ def data_table(doc: DocumentObject, headers: list[str], cells: list[str], widths
         if align and align[i] != "center":
             _set(_child(data.cells[i].paragraphs[0]._p.get_or_add_pPr(), "w:jc"), val=align[i])
     _row_props(data)
-    for row, texts in zip(body_rows[1:], footer_rows):
+    for row, texts in zip(body_rows[1:], footer_rows, strict=False):
         _row_props(row)
         for i, text in enumerate(texts):
             _cell_props(row.cells[i], twips[i])

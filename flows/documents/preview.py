@@ -76,7 +76,7 @@ def to_pdf(docx_path: Path, out_dir: Path, timeout: float = 180) -> Path:
         cmd = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
                "--nolockcheck", "--nodefault", "--convert-to", "pdf", "--outdir", str(out_dir), str(docx_path)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise PreviewError(f"LibreOffice 转换超时（{timeout:.0f} 秒）：{docx_path.name}") from None
     if proc.returncode != 0 or not pdf.exists():
@@ -94,7 +94,7 @@ def to_png(docx_path: Path, out_dir: Path, dpi: int = 110) -> list[Path]:
     for old in Path(out_dir).glob(f"{pdf.stem}-*.png"):
         old.unlink()
     proc = subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(prefix)],
-                          capture_output=True, text=True, timeout=180)
+                          check=False, capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
         raise PreviewError(f"pdftoppm 转换失败：{proc.stderr.strip()}")
     pages = list(Path(out_dir).glob(f"{pdf.stem}-*.png"))

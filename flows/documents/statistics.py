@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 ACCIDENT_TYPES = ("道路运输", "水上交通", "港口", "工程建设", "城市公交", "其他")
 LEVELS = (("一般", "general"), ("较大", "larger"), ("重大", "major"), ("特别重大", "especially_major"))
@@ -39,7 +40,7 @@ class Period:
     number: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str) -> Period:
         m = _PERIOD.match(str(text).strip())
         if not m:
             raise ValueError(f"统计期「{text}」格式不对：月份写作 2025-03，季度写作 2025-Q1，年度写作 2025")
@@ -79,7 +80,7 @@ class Period:
     def contains(self, day: date) -> bool:
         return self.start <= day < self.end
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         """The period just before (环比)."""
         if self.kind == "year":
             return Period(self.year - 1, "year")
@@ -88,7 +89,7 @@ class Period:
             return Period(self.year - 1, self.kind, count)
         return Period(self.year, self.kind, self.number - 1)
 
-    def last_year(self) -> "Period":
+    def last_year(self) -> Period:
         """The same period a year before (同比)."""
         return Period(self.year - 1, self.kind, self.number)
 
@@ -281,7 +282,7 @@ def workbook(rep: dict) -> bytes:
     for a in rep["accidents"]:
         ws.append([a["id"], a["date"], a["place"], a["type"], a["level"], a["deaths"], a["serious_injuries"],
                    a["direct_loss"], a["status"]])
-    for col, width in zip("ABCDEFGHI", (16, 12, 28, 10, 10, 10, 10, 18, 12)):
+    for col, width in zip("ABCDEFGHI", (16, 12, 28, 10, 10, 10, 10, 18, 12), strict=True):
         ws.column_dimensions[col].width = width
     ws = wb.create_sheet("分析")
     ws.append(["统计期", rep["label"]])

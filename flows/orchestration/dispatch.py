@@ -22,9 +22,9 @@ import os
 import queue
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from flows.service import EffectRunner, Service, open_service
 from flows.service.config import Config, data_dir
@@ -116,7 +116,7 @@ class Submitter:
             finally:
                 self._queue.task_done()
 
-    def _api(self) -> "PrefectAPI":
+    def _api(self) -> PrefectAPI:
         if self._client is None:
             self._client = PrefectAPI(self.api_url)
         return self._client
@@ -181,7 +181,7 @@ class PrefectAPI:
                         delay_s: float = 0) -> dict:
         body = {"parameters": parameters, "name": name, "tags": tags}
         if delay_s:
-            at = datetime.now(timezone.utc) + timedelta(seconds=delay_s)
+            at = datetime.now(UTC) + timedelta(seconds=delay_s)
             body["state"] = {"type": "SCHEDULED", "name": "Scheduled",
                              "state_details": {"scheduled_time": at.isoformat()}}
         return self._call("POST", f"deployments/{deployment_id}/create_flow_run", json=body)

@@ -5,7 +5,8 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from prefect.flows import Flow
@@ -39,7 +40,7 @@ class EffectExecutor:
         self.last_poll: float | None = None
         self.mark_ready_s = 10.0
 
-    def start(self) -> "EffectExecutor":
+    def start(self) -> EffectExecutor:
         self._thread = threading.Thread(target=self._loop, name="effect-executor", daemon=True)
         self._thread.start()
         return self
@@ -64,10 +65,10 @@ class EffectExecutor:
                 if free > 0:
                     if self.last_poll is None or time.time() - self.last_poll > self.mark_ready_s:
                         self._mark_ready()
-                    now = datetime.now(timezone.utc).isoformat()
-                    runs = dispatch.retrying(lambda: api.scheduled_runs(list(self.flows), now, free))
+                    now = datetime.now(UTC).isoformat()
+                    runs = dispatch.retrying(partial(api.scheduled_runs, list(self.flows), now, free))
                     for data in runs:
-                        if not dispatch.retrying(lambda: api.claim(data["id"])):
+                        if not dispatch.retrying(partial(api.claim, data["id"])):
                             continue  # someone else claimed it
                         with self._lock:
                             self._busy += 1
@@ -92,7 +93,7 @@ class EffectExecutor:
         self.last_poll = time.time()
         with get_client(sync_client=True) as client:
             client.get_scheduled_flow_runs_for_deployments(
-                list(self.flows), limit=1, scheduled_before=datetime.now(timezone.utc) - timedelta(days=3650))
+                list(self.flows), limit=1, scheduled_before=datetime.now(UTC) - timedelta(days=3650))
 
     def _run(self, run) -> None:
         from prefect.flow_engine import run_flow

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -59,7 +59,7 @@ def prepare_template(force: bool = False) -> Path:
         env = {**os.environ, **prefect_env(home, "http://127.0.0.1:1/api")}
         env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
         done = subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"], env=env,
-                              capture_output=True, text=True)
+                              check=False, capture_output=True, text=True)
         if done.returncode != 0:
             raise FlowError(f"准备 Prefect 数据库失败：{done.stderr.strip()[-500:]}")
         _first_start(home, env)

@@ -3,7 +3,7 @@ submitted again (their process died before submitting, or Prefect was down). Bet
 when Prefect cannot be asked, nothing is resubmitted."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flows.orchestration import dispatch
 from flows.orchestration.runtime import run_logger
@@ -18,8 +18,14 @@ def _carried_cases(case_ids: list[str], now_utc: datetime) -> set[str] | None:
     Prefect cannot be asked (then nothing is resubmitted: better late than twice)."""
     try:
         from prefect import get_client
-        from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterName, FlowRunFilter,
-                                                    FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
+        from prefect.client.schemas.filters import (
+            DeploymentFilter,
+            DeploymentFilterName,
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+            FlowRunFilterTags,
+        )
         from prefect.client.schemas.objects import StateType
 
         runs = []
@@ -56,7 +62,7 @@ def resubmit_stale(svc: Service, moment: datetime, after_s: float = RESUBMIT_AFT
             stale[case["id"]] = (case, ids)
     if not stale:
         return []
-    carried = _carried_cases(sorted(stale), datetime.now(timezone.utc))
+    carried = _carried_cases(sorted(stale), datetime.now(UTC))
     if carried is None:
         return []
     out = []

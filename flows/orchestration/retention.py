@@ -3,7 +3,7 @@ runs older than N days are deleted with their task runs and logs, so the server'
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow
 
@@ -18,10 +18,14 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 def trim_prefect_runs(older_than_days: float = RETENTION_DAYS, now: str | None = None, batch: int = 50) -> int:
     """Delete finished flow runs (with their task runs and logs) that ended more than N days ago."""
     from prefect import get_client
-    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterEndTime, FlowRunFilterState,
-                                                FlowRunFilterStateType)
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterEndTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
 
-    moment = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.astimezone()
     cutoff = moment - timedelta(days=older_than_days)

@@ -22,9 +22,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import httpx
 
@@ -209,8 +210,8 @@ class Stack:
 
     def _served(self, response: httpx.Response) -> bool:
         """Every deployment of ours exists and is being polled (status READY)."""
-        from flows.service.config import configs_dir
         from flows.orchestration.dispatch import EFFECTS_DEPLOYMENT
+        from flows.service.config import configs_dir
 
         deployments = response.json()
         effects = [d for d in deployments if d.get("name") == EFFECTS_DEPLOYMENT]

@@ -11,9 +11,9 @@ commit; `flows.orchestration.dispatch.service_for` composes it with Prefect inst
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from flows.service.cases import EffectHandler, Service
 from flows.service.config import Config

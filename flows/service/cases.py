@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from flows.core import engine
 from flows.core.errors import FlowError, NotFound, StaleVersion

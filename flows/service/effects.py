@@ -37,7 +37,7 @@ class EffectRunner:
     """Performs a service's effects. As the service's `EffectHandler` it runs them inline, right after
     the commit (the CLI, tests, a machine without Prefect); under Prefect each is a task calling `run`."""
 
-    def __init__(self, service: "Service"):
+    def __init__(self, service: Service):
         self.service = service
 
     @property

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 TABLE = "reports"
 
 
-def list_reports(svc: "Service", kind: str | None = None) -> list[dict]:
+def list_reports(svc: Service, kind: str | None = None) -> list[dict]:
     rows = [r for r in svc.store.all(TABLE) if kind is None or r.get("kind") == kind]
     return sorted(rows, key=lambda r: r.get("generated_at", ""), reverse=True)
 
 
-def get_report(svc: "Service", key: str) -> dict | None:
+def get_report(svc: Service, key: str) -> dict | None:
     return svc.store.get(TABLE, key)
 
 
@@ -33,7 +33,7 @@ def _safe(text: str) -> str:
     return re.sub(r"[^\w]", "", text or "")
 
 
-def issue(svc: "Service", *, key: str, kind: str, template: str, title_values: dict[str, Any], rows: list[dict],
+def issue(svc: Service, *, key: str, kind: str, template: str, title_values: dict[str, Any], rows: list[dict],
           extra: dict[str, Any], moment: datetime, attachments: dict[str, bytes] | None = None,
           meta: dict[str, Any] | None = None) -> dict:
     """Render `template` with rows/extra (plus the document header from documents.yaml), save it with

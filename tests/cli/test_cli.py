@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = {"occurred_at": "2025-03-01T08:30", "place": "X354线", "accident_type": "道路运输", "deaths": 0,
           "serious_injuries": 1, "direct_loss": 12, "description": "追尾"}
@@ -18,7 +17,7 @@ def cli(*args, data_dir=None, check=False):
     env.pop("WORKFLOW_DATA_DIR", None)
     if data_dir is not None:
         env["WORKFLOW_DATA_DIR"] = str(data_dir)
-    out = subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, check=False, capture_output=True, text=True,
                          env=env, timeout=300)
     if check:
         assert out.returncode == 0, out.stderr

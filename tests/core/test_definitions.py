@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from flows.service.config import load_workflows
 from flows.core.spec import Workflow
-from flows.service.config import load_organisation
+from flows.service.config import load_organisation, load_workflows
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "flows" / "inspection.yaml"
@@ -167,7 +166,7 @@ def test_file_name_must_match_workflow_name(tmp_path):
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, check=False, capture_output=True, text=True,
                           env=env, timeout=120)
 
 

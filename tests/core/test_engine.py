@@ -10,8 +10,8 @@ from flows.core import engine
 from flows.core.errors import CommentRequired, GuardFailed, InvalidForm, NotAvailable, NotPermitted, StaleVersion
 from flows.core.org import SYSTEM
 from flows.core.spec import Workflow
-from flows.service.config import load_organisation, load_yaml
 from flows.core.workdays import WorkCalendar
+from flows.service.config import load_organisation, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = load_organisation(ROOT / "configs" / "organisation.yaml")

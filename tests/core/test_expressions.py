@@ -6,7 +6,8 @@ import time
 from datetime import date
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.core import expressions
 from flows.core.expressions import Expression, ExpressionError, evaluate, parse

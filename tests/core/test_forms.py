@@ -4,10 +4,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.core.forms import (
-    Field, FormContext, FormInvalid, check_form, credit_code_check_char, credit_code_valid, widget_default,
+    Field,
+    FormContext,
+    FormInvalid,
+    check_form,
+    credit_code_check_char,
+    credit_code_valid,
+    widget_default,
 )
 
 USERS = {"awb_zhang": "张伟", "ygk_liu": "刘洋"}

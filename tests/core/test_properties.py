@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flows.core import engine
-from flows.service.config import load_config
-from flows.demo import Explorer
 from flows.core.errors import FlowError
 from flows.core.spec import Workflow
-from flows.service.config import load_yaml
+from flows.demo import Explorer
+from flows.service.config import load_config, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "configs")

@@ -232,7 +232,7 @@ def test_malformed_files_are_refused_with_every_problem(tmp_path, text, problems
         load_calendar(path)
     found = exc.value.problems
     assert len(found) == len(problems), found
-    for message, expected in zip(found, problems):
+    for message, expected in zip(found, problems, strict=True):
         assert message.startswith(f"{path}: "), message
         assert expected in message, (expected, message)
     assert str(exc.value) == "\n".join(found)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from orch_helpers import BLACKLIST, INVESTIGATION, flow_name, flow_runs, wait_for
 
 from flows.documents import rendering as documents
 from flows.orchestration import case_flows, job_flows, redelivery, retention
-from flows.orchestration.dispatch import orchestrated_service, Submitter
-from orch_helpers import BLACKLIST, INVESTIGATION, flow_name, flow_runs, wait_for
+from flows.orchestration.dispatch import Submitter, orchestrated_service
 
 pytestmark = pytest.mark.prefect
 
@@ -159,7 +159,7 @@ def test_retention_trims_prefect_runs_older_than_the_age(served, prefect_server)
              all(r["state_type"] == "COMPLETED" for r in runs), timeout=30,
              what="its runs finished (发起 and 核实 reminders, 送达 notice)")
     assert retention.trim_prefect_runs.fn(older_than_days=30) == 0          # all recent: kept
-    future = (datetime.now(timezone.utc) + timedelta(days=31)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=31)).isoformat()
     assert retention.trim_prefect_runs.fn(older_than_days=30, now=future) >= 1
     assert flow_runs(prefect_server, f"case:{cid}", since) == []
     assert svc.case(cid)["documents"]                                             # our records stay

@@ -7,13 +7,12 @@ from datetime import datetime
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-
-from flows.orchestration import case_flows, job_flows
-
-from flows.jobs import drill_publish
-from flows.service import reports
-from flows.core.errors import FlowError
 from orch_helpers import BLACKLIST, INVESTIGATION
+
+from flows.core.errors import FlowError
+from flows.jobs import drill_publish
+from flows.orchestration import case_flows, job_flows
+from flows.service import reports
 
 
 def _notified(svc, when: datetime) -> str:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from orch_helpers import ROOT, free_port, notify_blacklist, start_prefect_server, stop_group, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -69,7 +68,7 @@ def postgres():
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(lambda: subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                        capture_output=True).returncode == 0, timeout=60, interval=0.2,
+                                        check=False, capture_output=True).returncode == 0, timeout=60, interval=0.2,
                  what="postgres to accept connections")
         subprocess.run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
                         "CREATE DATABASE prefect"], check=True, capture_output=True, timeout=60)
@@ -97,9 +96,9 @@ def test_effects_and_sweep_run_on_a_process_worker_against_postgres(postgres, tm
     try:
         assert httpx.get(f"{api}/health").json() is True
         done = subprocess.run([sys.executable, "-m", "flows", "deploy", "--pool", POOL, "--data-dir", str(data)],
-                              cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
+                              cwd=str(ROOT), env=env, check=False, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        assert f"case-blacklist/effects" in done.stdout and "deadline-sweep/every-few-minutes" in done.stdout
+        assert "case-blacklist/effects" in done.stdout and "deadline-sweep/every-few-minutes" in done.stdout
         pool = httpx.get(f"{api}/work_pools/{POOL}").json()
         assert pool["type"] == "process"
 
@@ -109,7 +108,7 @@ def test_effects_and_sweep_run_on_a_process_worker_against_postgres(postgres, tm
                                       cwd=str(tmp_path), env=env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
 
-        from flows.orchestration.dispatch import orchestrated_service, PrefectAPI, Submitter
+        from flows.orchestration.dispatch import PrefectAPI, Submitter, orchestrated_service
 
         submitter = Submitter(background=False, api_url=api)
         svc = orchestrated_service(data, config=orch_config, submitter=submitter)

@@ -15,9 +15,16 @@ import zipfile
 
 import httpx
 import pytest
-
-from orch_helpers import (ROOT, chromium_page, free_port, group_alive, notify_blacklist, pick,
-                          processes_mentioning, wait_for)
+from orch_helpers import (
+    ROOT,
+    chromium_page,
+    free_port,
+    group_alive,
+    notify_blacklist,
+    pick,
+    processes_mentioning,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.browser]
 
@@ -57,7 +64,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
         assert (data / "prefect" / "prefect.db").exists()          # Prefect's SQLite is in the data dir
 
         # a click in another process: committed at once, the stack's serving process issues the document
-        from flows.orchestration.dispatch import orchestrated_service, Submitter
+        from flows.orchestration.dispatch import Submitter, orchestrated_service
 
         submitter = Submitter(background=False, api_url=api)
         svc = orchestrated_service(data, config=orch_config, submitter=submitter)
@@ -69,7 +76,7 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
         _office_sees_the_case_and_downloads_its_notice(f"http://127.0.0.1:{app_port}", cid)
 
         second = subprocess.run(cmd[:-4] + ["--app-port", str(free_port()), "--prefect-port", str(free_port())],
-                                cwd=str(ROOT), env=_clean_env(), capture_output=True, text=True, timeout=120)
+                                cwd=str(ROOT), env=_clean_env(), check=False, capture_output=True, text=True, timeout=120)
         assert second.returncode != 0
         assert "平台已在运行" in second.stderr and str(info["pid"]) in second.stderr
         assert "Traceback" not in second.stderr
@@ -122,5 +129,5 @@ def test_up_says_when_a_port_is_taken(tmp_path, configs_root):
         port = busy.getsockname()[1]
         done = subprocess.run([sys.executable, "-m", "flows", "up", "--data-dir", str(tmp_path / "d"),
                                "--app-port", str(port), "--prefect-port", str(free_port())],
-                              cwd=str(ROOT), env=_clean_env(), capture_output=True, text=True, timeout=60)
+                              cwd=str(ROOT), env=_clean_env(), check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and f"端口 {port} 已被其他程序占用" in done.stderr and "Traceback" not in done.stderr

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 import streamlit as st
+from orch_helpers import ROOT, notify_blacklist
 from streamlit.testing.v1 import AppTest
 
 from flows.orchestration import job_flows, runtime
 from flows.service import open_service
-from orch_helpers import ROOT, notify_blacklist
 
 
 @pytest.fixture

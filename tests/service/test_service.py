@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from flows.jobs import drill_plan
-from flows.service.config import load_config
 from flows.core.errors import FlowError
-from flows.service import open_service
 from flows.core.validate import DefinitionError
+from flows.jobs import drill_plan
+from flows.service import open_service
+from flows.service.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = {"drill_name": "疏散演练", "plan_name": "客运站场人员疏散现场处置方案", "plan_kind": "现场处置方案",

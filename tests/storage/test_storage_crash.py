@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from storage_helpers import open_with_stock_tinydb
 
 from storage import Store
-from storage_helpers import open_with_stock_tinydb
 
 CHILD = Path(__file__).with_name("storage_crash_child.py")
 RUNS = 36

@@ -7,7 +7,7 @@ import json
 import pytest
 from tinydb import TinyDB
 
-from storage import SCHEMA_VERSION, Store, StorageError, event_hash
+from storage import SCHEMA_VERSION, StorageError, Store, event_hash
 from storage._wal import frame
 from storage.migrations import MIGRATIONS, migrate_1_to_2
 

@@ -1,14 +1,15 @@
 """Unit tests of storage.Store: the interface flows/ codes against."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 
 import pytest
+from storage_helpers import case_doc, event, open_with_stock_tinydb, task
 from tinydb import TinyDB
 
-from storage import ConflictError, NotFound, Store, StorageError, event_hash, partition_of
-from storage_helpers import case_doc, event, open_with_stock_tinydb, task
+from storage import ConflictError, NotFound, StorageError, Store, event_hash, partition_of
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_history_is_chained(store):
     hist = store.history("SG-2024-00001")
     assert [e["seq"] for e in hist] == [1, 2, 3]
     assert hist[0]["prev_hash"] == ""
-    for prev, ev in zip(hist, hist[1:]):
+    for prev, ev in itertools.pairwise(hist):
         assert ev["prev_hash"] == prev["hash"]
     for ev in hist:
         assert ev["case_id"] == "SG-2024-00001"
