@@ -1,7 +1,7 @@
 """Bulk loading: many new cases written straight into partition files, for demo and benchmark data."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from storage._chain import link
 from storage._files import atomic_write, fsync_dir

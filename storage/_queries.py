@@ -6,7 +6,7 @@ archive shards) changes here and nowhere else.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from tinydb import Query
 

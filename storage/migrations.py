@@ -14,8 +14,8 @@ Versions:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 SCHEMA_VERSION = 2
 
