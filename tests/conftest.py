@@ -1,6 +1,8 @@
 """Shared fixtures: a service on a fresh data directory with a clock the test moves."""
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,3 +44,36 @@ def service(tmp_path, config, clock):
     svc = open_service(tmp_path / "data", config=config, clock=clock)
     yield svc
     svc.close()
+
+
+def _templates_complete(folder: Path) -> bool:
+    from flows.documents.templates_build import TEMPLATES
+
+    return all((folder / f"{name}.docx").exists() for name in TEMPLATES)
+
+
+@pytest.fixture(scope="session")
+def configs_root(tmp_path_factory):
+    src = ROOT / "configs"
+    if _templates_complete(src / "templates"):
+        root = src
+    else:
+        from flows.documents.templates_build import build_all
+
+        root = tmp_path_factory.mktemp("configs") / "configs"
+        shutil.copytree(src, root)
+        build_all(root / "templates")
+    old = os.environ.get("WORKFLOW_CONFIGS_DIR")
+    os.environ["WORKFLOW_CONFIGS_DIR"] = str(root)  # subprocesses (the stack, workers) read it
+    yield root
+    if old is None:
+        os.environ.pop("WORKFLOW_CONFIGS_DIR", None)
+    else:
+        os.environ["WORKFLOW_CONFIGS_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def orch_config(configs_root):
+    from flows.service.config import load_config
+
+    return load_config(configs_root)

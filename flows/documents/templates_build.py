@@ -1,6 +1,6 @@
 """(Re)build the default Word templates in configs/templates/ (GB/T 9704-2012 layout).
 
-    python -m flows.templates_build [--out DIR]
+    python -m flows.documents.templates_build [--out DIR]
 
 Each template is a docxtpl template: Jinja placeholders such as {{ case.data.place }},
 {%p if … %} paragraphs and {%tr for … %} table rows. Admins may edit the files in Word
@@ -489,7 +489,7 @@ def build_all(out_dir: Path = DEFAULT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.templates_build",
+    parser = argparse.ArgumentParser(prog="python -m flows.documents.templates_build",
                                      description="重新生成默认公文模板（GB/T 9704-2012 格式）")
     parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="输出目录（默认 configs/templates）")
     parser.add_argument("names", nargs="*", help="只生成这些模板（默认全部）")

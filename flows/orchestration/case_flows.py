@@ -97,7 +97,7 @@ def case_flow(workflow: str, svc: Service | None = None) -> Flow:
 
 
 def __getattr__(name: str) -> Any:
-    """`flows.orchestration.case_<workflow>`: the entrypoint workers load for a case flow."""
+    """`flows.orchestration.case_flows.case_<workflow>`: the entrypoint workers load for a case flow."""
     if name.startswith("case_") and not name.startswith("case_flow"):
         try:
             return case_flow(name[len("case_"):])

@@ -116,3 +116,17 @@ def job_deployments(work_pool: str | None = None, job_variables: dict | None = N
         out.append(f.to_deployment(name=name, tags=["定时任务"], work_pool_name=work_pool, job_variables=job_variables,
                                    entrypoint_type=EntrypointType.MODULE_PATH, **kw))
     return out
+
+
+def run_or_submit(svc, key: str, parameters: dict | None = None) -> tuple[str, object]:
+    """A job asked for from a page or the CLI: handed to Prefect when the service's effects go there
+    (("submitted", flow run id), without waiting), else run in this process (("done", its result))."""
+    from flows.orchestration.runtime import use_service
+
+    if dispatch.is_orchestrated(svc):
+        return "submitted", submit_job(key, parameters)
+    use_service(svc)
+    try:
+        return "done", jobs()[key][0].fn(**(parameters or {}))
+    finally:
+        use_service(None)

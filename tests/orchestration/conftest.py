@@ -9,7 +9,6 @@ directory with the effects executor running in this process against that server.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,40 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from orch_helpers import ROOT, free_port, start_prefect_server, stop_group  # noqa: E402
-
-
-def _templates_complete(folder: Path) -> bool:
-    from flows.documents.templates_build import TEMPLATES
-
-    return all((folder / f"{name}.docx").exists() for name in TEMPLATES)
-
-
-@pytest.fixture(scope="session")
-def configs_root(tmp_path_factory):
-    src = ROOT / "configs"
-    if _templates_complete(src / "templates"):
-        root = src
-    else:
-        from flows.documents.templates_build import build_all
-
-        root = tmp_path_factory.mktemp("configs") / "configs"
-        shutil.copytree(src, root)
-        build_all(root / "templates")
-    old = os.environ.get("WORKFLOW_CONFIGS_DIR")
-    os.environ["WORKFLOW_CONFIGS_DIR"] = str(root)  # subprocesses (the stack, workers) read it
-    yield root
-    if old is None:
-        os.environ.pop("WORKFLOW_CONFIGS_DIR", None)
-    else:
-        os.environ["WORKFLOW_CONFIGS_DIR"] = old
-
-
-@pytest.fixture(scope="session")
-def orch_config(configs_root):
-    from flows.service.config import load_config
-
-    return load_config(configs_root)
+from orch_helpers import free_port, start_prefect_server, stop_group  # noqa: E402
 
 
 @pytest.fixture

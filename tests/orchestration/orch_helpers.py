@@ -128,6 +128,8 @@ def flow_name(api_url: str, flow_id: str) -> str:
     return httpx.get(f"{api_url}/flows/{flow_id}", timeout=10).json()["name"]
 
 
+# where the browser tests leave their screenshots, to be looked at as a clerk would (build/ is not committed)
+SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (make test installs it); Playwright never downloads one
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from orch_helpers import (
     ROOT,
+    SHOTS,
     chromium_page,
     free_port,
     group_alive,
@@ -103,11 +104,13 @@ def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path,
 
 def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> None:
     """In headless Chromium: the case in its workflow's list, its 告知书 downloaded as a Word file,
-    and the enterprise contact's 待办提醒 in the 消息 tab."""
+    and the enterprise contact's 待办提醒 on the 消息 page."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium_page() as page:
         page.goto(app_url)
         page.get_by_role("heading", name="县交通运输局安全生产流程平台").wait_for()
         page.get_by_text("安全生产失信黑名单（1 件办理中）").wait_for()
+        page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
         pick(page, "pick-blacklist", cid)
         button = page.get_by_role("button", name=re.compile(r"安全生产失信行为事先告知书（县交信告〔\d{4}〕1号）"))
         with page.expect_download() as download:
@@ -115,9 +118,10 @@ def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> No
         content = open(download.value.path(), "rb").read()
         assert download.value.suggested_filename.endswith("1号）.docx")
         assert "江海港务有限公司" in zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
-        page.get_by_role("tab", name="消息").click()
+        page.get_by_role("link", name=re.compile("消息")).click()
         pick(page, "msg-user", re.compile("杨经理"))  # 江海港务's contact, who may 陈述申辩
         page.get_by_text(re.compile(f"【待办提醒】.*送达事先告知书.*{cid}")).wait_for()
+        page.screenshot(path=str(SHOTS / "messages.png"), full_page=True)
 
 
 def test_up_says_when_a_port_is_taken(tmp_path, configs_root):

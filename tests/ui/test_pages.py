@@ -1,4 +1,4 @@
-"""ui/app.py, the first page: workflows, cases with their states and documents, reports (Streamlit AppTest)."""
+"""ui/app.py and its pages: workflows, cases with their states and documents, messages, reports (Streamlit AppTest)."""
 from __future__ import annotations
 
 import re
@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 import streamlit as st
-from orch_helpers import ROOT, notify_blacklist
 from streamlit.testing.v1 import AppTest
 
 from flows.orchestration import job_flows, runtime
 from flows.service import open_service
+from tests.orchestration.orch_helpers import ROOT, notify_blacklist
 
 
 @pytest.fixture
@@ -42,11 +42,14 @@ def test_first_page_lists_workflows_cases_states_and_documents(office):
     assert not at.exception, at.exception
     labels = [b.label for b in at.get("download_button")]
     assert any("安全生产失信行为事先告知书（县交信告〔2025〕1号）.docx" in label for label in labels)
-    assert any("年度应急演练计划" in label for label in labels)        # the reports tab
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception, at.exception
+    assert any("年度应急演练计划" in b.label for b in at.get("download_button"))        # the reports page
 
 
-def test_messages_tab_shows_a_persons_reminders_and_marks_them_read(office):
+def test_messages_page_shows_a_persons_reminders_and_marks_them_read(office):
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/messages.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="msg-user").set_value("qy_yang").run()  # 江海港务's contact: the 告知书 is theirs to answer
     texts = [m.value for m in at.markdown]
@@ -59,8 +62,9 @@ def test_messages_tab_shows_a_persons_reminders_and_marks_them_read(office):
     assert not any(":red[未读]" in m.value for m in at.markdown)
 
 
-def test_reports_tab_publishes_the_drill_plan_once(office):
+def test_reports_page_publishes_the_drill_plan_once(office):
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/reports.py").run()
     at.number_input[0].set_value(2025).run()
     assert not at.exception, at.exception
     at.button(key="drill-publish").click().run()

@@ -1,0 +1,1 @@
+"""Reusable pieces the pages render: downloads, a case's detail, job buttons' outcomes."""

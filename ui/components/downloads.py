@@ -1,0 +1,17 @@
+"""A download button for a file the platform issued (a case's document, a report's Word or Excel)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(label: str, path: Path, name: str, key: str) -> None:
+    if not path.exists():
+        st.caption(f"{label}（文件缺失）")
+        return
+    mime = XLSX if name.endswith(".xlsx") else DOCX
+    st.download_button(label, data=path.read_bytes(), file_name=name, mime=mime, key=key)
