@@ -14,22 +14,20 @@ created_by, created_at, updated_at, closed_at, version (set by storage).
 """
 from __future__ import annotations
 
-import calendar as _calendar
 import marshal
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from flows.core import deadlines, permissions, scope
 from flows.core.errors import CommentRequired, GuardFailed, InvalidForm, NotAvailable, NotPermitted, StaleVersion
 from flows.core.expressions import evaluate
 from flows.core.forms import FormContext, FormInvalid, check_form
+from flows.core.moments import ISO, iso, parse_moment  # noqa: F401 (part of the engine's API)
 from flows.core.org import SYSTEM, Actor, Organisation
-from flows.core.spec import Timer, Transition, Workflow
+from flows.core.spec import Transition, Workflow
 from flows.core.workdays import WorkCalendar
-
-ISO = "%Y-%m-%dT%H:%M:%S"
 
 
 @dataclass(frozen=True)
@@ -65,19 +63,6 @@ def clone(case: dict) -> dict:
     return marshal.loads(marshal.dumps(case))
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime(ISO)
-
-
-def parse_moment(value: str | date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    text = str(value)
-    return datetime.fromisoformat(text) if "T" in text or " " in text else datetime.fromisoformat(text + "T00:00:00")
-
-
 def actor_record(actor: Actor) -> dict:
     """The actor as stored in an event: a snapshot, so replay and audit survive org changes."""
     return {"id": actor.id, "name": actor.name, "unit": actor.unit, "roles": [list(r) for r in actor.roles]}
@@ -90,37 +75,7 @@ def actor_from_record(record: dict) -> Actor:
                  roles=tuple((r, u) for r, u in record.get("roles", [])))
 
 
-# ---------------------------------------------------------------- expressions
-
-def _env(defn: Workflow, data: dict, case: dict | None = None, now: datetime | None = None) -> dict:
-    """What an expression sees: the case data, the workflow's settings, and a few facts of the case."""
-    env = {**data, "settings": defn.settings}
-    if case is not None:
-        env.update(case_id=case["id"], entered={k: v[:10] for k, v in case["entered"].items()})
-    if now is not None:
-        env["today"] = now.date().isoformat()
-    return env
-
-
-def _truthy(defn: Workflow, source: str | None, data: dict, case: dict | None = None,
-            now: datetime | None = None) -> bool:
-    return True if source is None else bool(evaluate(source, _env(defn, data, case, now)))
-
-
-def _computed(defn: Workflow, data: dict) -> dict:
-    """Recompute every rule-table field; the first rule whose `when` holds gives the value."""
-    if not defn.computed:
-        return data
-    data = dict(data)
-    for comp in defn.computed:
-        value = None
-        for rule in comp.rules:
-            if rule.when is None or evaluate(rule.when, _env(defn, data)):
-                value = rule.value
-                break
-        data[comp.name] = value
-    return data
-
+# ---------------------------------------------------------------- titles
 
 _TITLE_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
@@ -138,138 +93,6 @@ def _title(defn: Workflow, data: dict, case_id: str) -> str:
     return _TITLE_FIELD.sub(field_text, defn.title_template).strip() or f"{defn.title} {case_id}"
 
 
-# ---------------------------------------------------------------- deadlines
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, _calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _length(defn: Workflow, timer: Timer, data: dict) -> int | None:
-    if isinstance(timer.after, int):
-        return timer.after
-    value = evaluate(timer.after, _env(defn, data))
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _shift(ctx: Context, start: datetime, amount: int, unit: str) -> datetime:
-    if unit == "workdays":
-        return ctx.calendar.due(start, amount, working=True)
-    if unit == "months":
-        return _add_months(start, amount)
-    if unit == "years":
-        return _add_months(start, 12 * amount)
-    return start + timedelta(days=amount)
-
-
-def _due(defn: Workflow, ctx: Context, timer: Timer, entered: datetime, data: dict, extensions: int) -> str | None:
-    if timer.from_field:
-        raw = data.get(timer.from_field)
-        if not raw:
-            return None  # the date is not known yet: the deadline waits for it
-        start = parse_moment(raw)
-    else:
-        start = entered
-    amount = _length(defn, timer, data)
-    if amount is None:
-        return None
-    due = _shift(ctx, start, amount, timer.unit)
-    if extensions and timer.extend_by:
-        due = _shift(ctx, due, timer.extend_by * extensions, timer.unit)
-    return iso(due)
-
-
-def _enter_timers(defn: Workflow, ctx: Context, case: dict, state: str, now: datetime) -> None:
-    spec = defn.state(state)
-    for timer in spec.timers if spec else ():
-        deadline_id = f"{state}.{timer.name}"
-        if any(d["id"] == deadline_id and d["status"] == "pending" for d in case["deadlines"]):
-            continue  # re-entering a state whose deadline still runs (its `until` not reached) keeps it
-        case["deadlines"] = [d for d in case["deadlines"] if d["id"] != deadline_id]
-        case["deadlines"].append({
-            "id": deadline_id, "timer": timer.name, "state": state, "label": timer.label,
-            "entered": iso(now), "due": _due(defn, ctx, timer, now, case["data"], 0),
-            "action": timer.action, "transition": timer.transition, "status": "pending", "extensions": 0,
-        })
-
-
-def _timer_spec(defn: Workflow, deadline: dict) -> Timer | None:
-    state = defn.state(deadline["state"])
-    return next((t for t in state.timers if t.name == deadline["timer"]), None) if state else None
-
-
-def _settle_deadlines(defn: Workflow, ctx: Context, case: dict, left: Iterable[str], entered: Iterable[str]) -> None:
-    """Clear deadlines whose span ended; recompute those that wait on a date field."""
-    left, entered = set(left), set(entered)
-    for d in case["deadlines"]:
-        if d["status"] != "pending":
-            continue
-        timer = _timer_spec(defn, d)
-        if timer is None:
-            continue
-        if timer.until:
-            if entered & set(timer.until):
-                d["status"] = "met"
-        elif d["state"] in left:
-            d["status"] = "met"
-        if d["status"] == "pending" and (timer.from_field or not isinstance(timer.after, int)):
-            d["due"] = _due(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])
-
-
-# ---------------------------------------------------------------- permissions
-
-def _participants(defn: Workflow, t: Transition, case: dict) -> list[str]:
-    """Countersign participants as keys: "role@unit" or "user:id"."""
-    cs = t.countersign
-    units = list(cs.units)
-    if cs.units_field:
-        picked = case["data"].get(cs.units_field) or []
-        units += [u for u in ([picked] if isinstance(picked, str) else picked) if u not in units]
-    keys = [f"{cs.role}@{u}" for u in units] if cs.role else []
-    return keys + [f"user:{u}" for u in cs.users]
-
-
-def _actor_keys(actor: Actor) -> set[str]:
-    return {f"{r}@{u}" for r, u in actor.roles} | {f"user:{actor.id}"}
-
-
-def _permitted(t: Transition, case: dict, actor: Actor) -> str | None:
-    """None when `actor` may fire `t`, else the reason in Chinese."""
-    if actor.is_system:
-        return None
-    if not t.roles and not t.countersign and not t.assignee:
-        return f"「{t.label}」只由系统自动执行"
-    if t.countersign:
-        return None  # checked against the pending participants
-    if t.assignee:
-        person = case["data"].get(t.assignee)
-        if person == actor.id:
-            return None
-        return f"「{t.label}」须由指定的承办人执行" + (f"（{person}）" if person else "（尚未指定）")
-    if any(actor.has_role(role, _role_unit(t, role, case)) for role in t.roles):
-        return None
-    needed = "、".join(role + (f"（{unit}）" if (unit := _role_unit(t, role, case)) else "") for role in t.roles)
-    return f"{actor.name}没有执行「{t.label}」的权限，需要角色：{needed}"
-
-
-def _role_unit(t: Transition, role: str, case: dict) -> str | None:
-    """The unit a role must belong to for `t`: the one a case field names (an enterprise's own contact),
-    the case's unit (own_unit), or None for any unit. A named field left empty matches no unit."""
-    field = t.role_units.get(role)
-    if field is not None:
-        value = case["data"].get(field)
-        name = value.get("name") if isinstance(value, dict) else value
-        return name or "（未指定单位）"
-    return case.get("unit") if t.own_unit else None
-
-
-def _pending_signers(defn: Workflow, t: Transition, case: dict) -> list[str]:
-    signed = case["countersigns"].get(t.name, {})
-    return [p for p in _participants(defn, t, case) if p not in signed]
-
-
 # ---------------------------------------------------------------- queries
 
 def _open_source(t: Transition, case: dict) -> str | None:
@@ -284,14 +107,14 @@ def available_actions(defn: Workflow, ctx: Context, case: dict, actor: Actor,
     result = []
     for t in defn.transitions:
         state = _open_source(t, case)
-        if state is None or _permitted(t, case, actor) is not None:
+        if state is None or permissions.permitted(t, case, actor) is not None:
             continue
-        if t.countersign and not (_actor_keys(actor) & set(_pending_signers(defn, t, case))):
+        if t.countersign and not (permissions.actor_keys(actor) & set(permissions.pending_signers(defn, t, case))):
             continue
         if not t.roles and not t.countersign and not t.assignee and not actor.is_system:
             continue
         enabled, reason = True, None
-        if t.guard and not t.form and not _truthy(defn, t.guard, case["data"], case, now):
+        if t.guard and not t.form and not scope.truthy(defn, t.guard, case["data"], case, now):
             enabled, reason = False, _guard_message(t)
         result.append(ActionInfo(t.name, t.label, state, t.kind, t.form, t.needs_comment, enabled, reason))
     return result
@@ -308,7 +131,7 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
         for t in defn.outgoing(state):
             if t.countersign:
                 holders = []
-                for key in _pending_signers(defn, t, case):
+                for key in permissions.pending_signers(defn, t, case):
                     if key.startswith("user:"):
                         holders.append((None, None, key[5:]))
                     else:
@@ -317,7 +140,7 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
             elif t.assignee and case["data"].get(t.assignee):
                 holders = [(None, None, case["data"][t.assignee])]
             else:
-                holders = [(role, _role_unit(t, role, case), None) for role in t.roles]
+                holders = [(role, permissions.role_unit(t, role, case), None) for role in t.roles]
             for role, unit, user in holders:
                 key = (state, role, unit, user)
                 row = rows.setdefault(key, {
@@ -337,7 +160,7 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
     if not actor.is_system and defn.start_roles and not any(actor.has_role(r) for r in defn.start_roles):
         raise NotPermitted(f"{actor.name}不能发起「{defn.title}」，需要角色：{'、'.join(defn.start_roles)}")
     cleaned = _check(defn, ctx, defn.start_form, data, {})
-    cleaned = _computed(defn, cleaned)
+    cleaned = scope.computed(defn, cleaned)
     initial = defn.initial_state().name
     case = {
         "id": case_id, "workflow": defn.name, "workflow_version": defn.version,
@@ -346,7 +169,7 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
         "deadlines": [], "links": [], "documents": [], "created_by": actor.id, "created_at": iso(now),
         "updated_at": iso(now), "closed_at": None, "version": 0,
     }
-    _enter_timers(defn, ctx, case, initial, now)
+    deadlines.enter_timers(defn, ctx, case, initial, now)
     event = {"type": "started", "actor": actor_record(actor), "at": iso(now), "to": [initial],
              "data": data, "unit": case["unit"], "comment": None}
     return Outcome(case, [event], _task_reminders(defn, case, [initial], actor, "发起"))
@@ -367,12 +190,12 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     if source is None:
         labels = "、".join(defn.state(s).label for s in case["active"])
         raise NotAvailable(f"案件当前处于「{labels}」，不能执行「{t.label}」")
-    refusal = _permitted(t, case, actor)
+    refusal = permissions.permitted(t, case, actor)
     if refusal:
         raise NotPermitted(refusal)
     signer = None
     if t.countersign:
-        mine = [k for k in _pending_signers(defn, t, case) if k in _actor_keys(actor)]
+        mine = [k for k in permissions.pending_signers(defn, t, case) if k in permissions.actor_keys(actor)]
         if not mine and not actor.is_system:
             raise NotPermitted(f"{actor.name}不在「{t.label}」的会签名单中，或已签过")
         signer = mine[0] if mine else None
@@ -389,15 +212,15 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     if t.countersign and signer is not None:
         case["countersigns"].setdefault(t.name, {})[signer] = {
             "actor": actor.id, "name": actor.name, "at": iso(now), "comment": comment, "data": cleaned}
-        if _pending_signers(defn, t, case):
+        if permissions.pending_signers(defn, t, case):
             event.update(type="signed", signer=signer, to=list(case["active"]))
             case["updated_at"] = iso(now)
             return Outcome(case, [event], [])
         event["signer"] = signer
         cleaned = {}  # each signer's answers stay with their signature
 
-    merged = _computed(defn, {**before, **cleaned})
-    if not _truthy(defn, t.guard, merged, case, now):
+    merged = scope.computed(defn, {**before, **cleaned})
+    if not scope.truthy(defn, t.guard, merged, case, now):
         raise GuardFailed(_guard_message(t))
     case["data"] = merged
     event["changes"] = {k: [before.get(k), v] for k, v in merged.items() if before.get(k) != v}
@@ -408,12 +231,12 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     active_before = set(case["active"])
     derived = _move(defn, ctx, case, source, t.target or source, now, returning=t.kind == "return")
     event["to"] = list(case["active"])
-    env = _env(defn, merged, case, now)
+    env = scope.env(defn, merged, case, now)
     effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
     effects += _task_reminders(defn, case, [s for s in case["active"] if s not in active_before], actor, t.label,
                                t.name)
     for start in t.starts:
-        if _truthy(defn, start.when, merged, case, now):
+        if scope.truthy(defn, start.when, merged, case, now):
             effects.append({"type": "start_case", "workflow": start.workflow, "relation": start.relation,
                             "data": {k: evaluate(expr, env) for k, expr in start.data.items()}})
     if t.register_entry:
@@ -444,11 +267,11 @@ def _extend(defn: Workflow, ctx: Context, case: dict, t: Transition) -> None:
     if not pending:
         raise GuardFailed(f"没有可延期的期限「{t.extends}」")
     for d in pending:
-        timer = _timer_spec(defn, d)
+        timer = deadlines.timer_spec(defn, d)
         if d["extensions"] >= timer.max_extensions:
             raise GuardFailed(f"「{timer.label}」最多延期 {timer.max_extensions} 次，已用完")
         d["extensions"] += 1
-        d["due"] = _due(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])
+        d["due"] = deadlines.due_at(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])
 
 
 def _move(defn: Workflow, ctx: Context, case: dict, source: str, target: str, now: datetime,
@@ -470,9 +293,9 @@ def _move(defn: Workflow, ctx: Context, case: dict, source: str, target: str, no
     if returning:  # signatures given in the step sent back no longer count either
         for t in defn.outgoing(source):
             case["countersigns"].pop(t.name, None)
-    _settle_deadlines(defn, ctx, case, [source], entering)
+    deadlines.settle(defn, ctx, case, [source], entering)
     for s in entering:
-        _enter_timers(defn, ctx, case, s, now)
+        deadlines.enter_timers(defn, ctx, case, s, now)
 
     derived = []
     for join in defn.joins:
@@ -480,8 +303,8 @@ def _move(defn: Workflow, ctx: Context, case: dict, source: str, target: str, no
         if all(e in case["active"] for e in ends):
             case["active"] = [s for s in case["active"] if s not in ends] + [join.to]
             case["entered"][join.to] = iso(now)
-            _settle_deadlines(defn, ctx, case, ends, [join.to])
-            _enter_timers(defn, ctx, case, join.to, now)
+            deadlines.settle(defn, ctx, case, ends, [join.to])
+            deadlines.enter_timers(defn, ctx, case, join.to, now)
             derived.append({"type": "joined", "join": join.name, "at": iso(now), "from": ends,
                             "to": list(case["active"]), "derived": True, "actor": actor_record(SYSTEM)})
     if all(defn.state(s).final for s in case["active"]):
@@ -520,7 +343,7 @@ def apply_deadline(defn: Workflow, ctx: Context, case: dict, deadline_id: str, n
     d["status"] = "escalated"
     rows = [t for t in tasks(defn, case) if t["state"] == d["state"]]
     holders = sorted({t["role"] or t["user"] for t in rows})
-    timer = _timer_spec(defn, d)
+    timer = deadlines.timer_spec(defn, d)
     supervisors = sorted({s for role in holders if (s := ctx.org.supervisor_of(role))} | set(timer.notify))
     # a supervisor is looked for in the holder's unit first (an enterprise's own head), then anywhere
     units = sorted({t["unit"] for t in rows if t["unit"]}) or [None]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.core import engine
+from flows.core import engine, permissions
 from flows.core.errors import FlowError
 from flows.core.spec import Workflow
 from flows.demo import Explorer
@@ -53,7 +53,7 @@ def check_invariants(wf: Workflow, case: dict) -> None:
     assert (case["status"] == "closed") == all(finals)
     for tname, signs in case["countersigns"].items():
         t = wf.transition(tname)
-        assert set(signs) <= set(engine._participants(wf, t, case))
+        assert set(signs) <= set(permissions.participants(wf, t, case))
     for d in case["deadlines"]:
         assert d["status"] in ("pending", "met", "fired", "escalated", "failed")
 
