@@ -130,7 +130,7 @@ def cmd_up(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from flows.orchestration.stack import prepare_template
+    from flows.orchestration.prefect_home import prepare_template
 
     print(f"Prefect 数据库模板：{prepare_template(force=args.force)}")
     return 0

@@ -229,3 +229,21 @@ def test_the_core_imports_and_checks_a_definition_without_prefect_streamlit_or_d
 def test_each_room_says_what_it_holds(room):
     init = ROOT / room / "__init__.py"
     assert init.exists() and ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), room
+
+
+def test_every_import_of_ours_names_something_that_exists():
+    """Lazy imports run only on their path (a CLI command, a page): a moved name must fail here, not in CI's
+    `flows prepare` or in an office's browser."""
+    import importlib
+
+    missing = []
+    for path in our_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in OURS:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name) and \
+                            importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                        missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module} has no {alias.name}")
+    assert missing == []
