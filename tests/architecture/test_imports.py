@@ -26,7 +26,7 @@ LAYERS = ["flows.core", "flows.documents", "flows.service", "flows.jobs", "flows
 THIRD_PARTY = {
     "flows.core": {"pydantic", "pydantic_core", "simpleeval", "chinese_calendar"},
     "flows.documents": {"pydantic", "docx", "docxtpl", "jinja2", "lxml", "openpyxl"},
-    "flows.service": {"pydantic", "ruamel"},
+    "flows.service": {"pydantic", "ruamel", "argon2"},
     "flows.jobs": {"pydantic"},
 }
 # Packages only one room may use at all.

@@ -8,7 +8,7 @@ from ui.session import service
 
 def messages_page(svc) -> None:
     """Each person's 待办提醒 and 催办 (until sign-in exists, whose list is chosen here)."""
-    users = {u.id: f"{u.name}（{u.unit}）" for u in svc.config.org.users}
+    users = {u.id: f"{u.name}（{u.unit}）" for u in svc.org.users}
     user = st.selectbox("人员", list(users), format_func=users.get, key="msg-user")
     rows = svc.messages(user, limit=100)
     unread = [m for m in rows if not m["read"]]
