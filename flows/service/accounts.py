@@ -160,8 +160,8 @@ class Accounts:
             doc = self._update(user_id, wrong)
             if doc.get("locked_until") and doc["locked_until"] > iso(now):
                 self._log("system", user_id, "locked", f"连续 {sec.max_failed_logins} 次密码错误")
-                raise SignInRefused(f"密码连续错误 {sec.max_failed_logins} 次，账号已锁定 {sec.lock_minutes} 分钟")
-            raise SignInRefused(_WRONG)
+                raise SignInRefused(f"密码连续错误 {sec.max_failed_logins} 次，账号已锁定 {sec.lock_minutes} 分钟") from None
+            raise SignInRefused(_WRONG) from None
         self._update(user_id, lambda doc: {**doc, "failed": 0, "locked_until": None, "last_sign_in": iso(now)})
         token = secrets.token_urlsafe(32)
         self.store.put(SESSIONS, _token_key(token), {"user": user_id, "created": iso(now), "last_seen": iso(now)})

@@ -20,9 +20,10 @@ from typing import Protocol
 
 from flows.core import engine
 from flows.core.errors import FlowError, NotFound, StaleVersion
-from flows.core.org import SYSTEM, Actor
+from flows.core.org import SYSTEM, Actor, Organisation
 from flows.core.spec import Workflow
 from flows.service import messages
+from flows.service.accounts import Accounts
 from flows.service.config import Config, data_dir, load_config
 from storage import ConflictError, Store
 
@@ -52,8 +53,8 @@ class Service:
         self._versions: dict[tuple[str, int], Workflow] = {}
         for wf in self.config.workflows.values():
             self._publish(wf)
-        self.ctx = engine.Context(org=self.config.org, calendar=self.config.calendar,
-                                  workflows=frozenset(self.config.workflows))
+        self.accounts = Accounts(self.store, self.config.org, self.config.platform, clock)
+        self._ctx: engine.Context | None = None
         # None: effects stay pending in the outbox until a runner takes them (flows effects --resume)
         self.effects = effects
 
@@ -93,11 +94,24 @@ class Service:
         return self.definition(case["workflow"], case["workflow_version"])
 
     # ------------------------------------------------------------ people
+    @property
+    def org(self) -> Organisation:
+        """The organisation as it is now: configs/organisation.yaml with the admin's changes to people."""
+        return self.accounts.organisation()
+
+    @property
+    def ctx(self) -> engine.Context:
+        org = self.org
+        if self._ctx is None or self._ctx.org is not org:
+            self._ctx = engine.Context(org=org, calendar=self.config.calendar,
+                                       workflows=frozenset(self.config.workflows))
+        return self._ctx
+
     def actor(self, user_id: str) -> Actor:
         if user_id == SYSTEM.id:
             return SYSTEM
         try:
-            return self.config.org.actor(user_id)
+            return self.org.actor(user_id)
         except KeyError:
             raise NotFound(f"没有账号「{user_id}」") from None
 

@@ -11,6 +11,7 @@ from flows.core.spec import Workflow
 from flows.core.validate import DefinitionError, check_workflow, parse_model
 from flows.core.workdays import CalendarError, WorkCalendar, calendar_from_data
 from flows.documents.settings import DocumentSettings
+from flows.service.platform import PlatformSettings
 from flows.service.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,7 @@ class Config:
     workflows: dict[str, Workflow]
     sources: dict[str, Path] = field(default_factory=dict)
     documents: DocumentSettings = field(default_factory=lambda: DocumentSettings(documents={}))
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
 
     @property
     def templates_dir(self) -> Path:
@@ -137,6 +139,25 @@ def load_config(root: Path | None = None) -> Config:
         documents = load_document_settings(root / "documents.yaml")
     except DefinitionError as exc:
         documents, problems = DocumentSettings(documents={}), problems + exc.problems
+    platform, platform_problems = load_platform(root / "platform.yaml", org)
+    problems += platform_problems
     if problems:
         raise DefinitionError(problems)
-    return Config(root=root, org=org, calendar=calendar, workflows=workflows, sources=sources, documents=documents)
+    return Config(root=root, org=org, calendar=calendar, workflows=workflows, sources=sources, documents=documents,
+                  platform=platform)
+
+
+def load_platform(path: Path, org: Organisation) -> tuple[PlatformSettings, list[str]]:
+    """configs/platform.yaml (optional: defaults when absent), its roles checked against the organisation."""
+    if not path.exists():
+        return PlatformSettings(), []
+    try:
+        platform = parse_model(PlatformSettings, read_yaml(path) or {}, str(path))
+    except DefinitionError as exc:
+        return PlatformSettings(), exc.problems
+    problems = [f"{path}: {key}: 角色「{role}」不在组织机构中"
+                for key in ("see_all_roles", "admin_roles") for role in getattr(platform, key)
+                if role not in org.role_names]
+    if not platform.admin_roles:
+        problems.append(f"{path}: admin_roles: 至少需要一个管理员角色")
+    return platform, problems

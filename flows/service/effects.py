@@ -146,7 +146,7 @@ class EffectRunner:
         per effect, written once, so a second run neither adds a message nor clears who has read it."""
         case = self.service.case(case_id)
         effect = _find(case, effect_id)
-        people = messages.recipients_of(self.service.config.org, effect)
+        people = messages.recipients_of(self.service.org, effect)
         if people:
             messages.deliver(self.service.store, effect_id, {
                 "case_id": case_id, "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
@@ -159,7 +159,7 @@ class EffectRunner:
         from flows.documents.filters import chinese_date
 
         data = dict(case["data"])
-        org = self.service.config.org
+        org = self.service.org
         for key, value in list(data.items()):  # people are shown by name
             user = org.user(value) if isinstance(value, str) else None
             if user is not None:
