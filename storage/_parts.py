@@ -30,6 +30,9 @@ class Part:
         self.loaded = False
         self.tables: dict[str, dict[str, dict]] = {}
         self.lsn = 0
+        self.file_lsn = 0  # the LSN the file said when it was loaded
+        self.meta: dict = {}  # the file's _meta document when it was loaded
+        self.extra_meta: dict = {}  # what the next snapshot adds to _meta (the Store's seal state)
         self.pending: list[tuple[int, list]] = []
         self.dirty = False
         self._db: TinyDB | None = None
@@ -51,9 +54,12 @@ class Part:
     def _set_tables(self, tables: dict) -> None:
         self.tables = tables
         meta = tables.get(META, {}).get("1") or {}
-        self.lsn = int(meta.get("lsn", 0))
+        self.lsn = self.file_lsn = int(meta.get("lsn", 0))
+        self.meta = meta
         self.keys = {}
-        self.next_ids = {}
+        # the id counters are part of the file: every process that applies the same records to the
+        # same file hands out the same document ids (an id freed by a delete is not reused)
+        self.next_ids = {t: int(n) for t, n in (meta.get("next_ids") or {}).items()}
         self.frags = {}
         self._db = None
         self._index()
@@ -131,7 +137,10 @@ class Part:
     # ------------------------------------------------------------ saving
     def snapshot(self, lsn: int) -> bytes:
         """The part as TinyDB JSON (what `dump_tinydb` gives), re-encoding only changed documents."""
-        self.tables[META] = {"1": {"lsn": lsn, "part": self.name}}
+        meta = {"lsn": lsn, "part": self.name, **self.extra_meta}
+        if self.next_ids:
+            meta["next_ids"] = dict(sorted(self.next_ids.items()))
+        self.tables[META] = {"1": meta}
         self.frags.pop(META, None)
         self.lsn = max(self.lsn, lsn)
         out = []

@@ -39,6 +39,9 @@ def check(store: Store, model: dict, puts: dict, seqs: dict) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(OPS)
 @example(ops=[("new", 0), ("other", 0), ("new", 1), ("checkpoint", 0), ("act", 0)])  # found in CI
+# found in CI (~5% of runs): the second store gave the re-written task document id 1, the first id 2,
+# because the id counter lived only in each process's memory; it is part of the file's _meta now
+@example(ops=[("new", 0), ("checkpoint", 0), ("other", 0), ("checkpoint", 0)])
 def test_store_agrees_with_a_model(ops):
     with tempfile.TemporaryDirectory() as d:
         store = Store(d, checkpoint_every=3)
