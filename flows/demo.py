@@ -317,5 +317,22 @@ def fill(data_dir: str | None, cases: int = 0, now: datetime | None = None) -> d
         summary["workflows"][name] = {"states": len(wf.states), "cases": made,
                                       "unreached": sorted(s.name for s in wf.states if s.name not in made)}
     summary["sweep"] = len(svc.sweep(now))
+    summary["accounts"] = demo_accounts(svc)
     svc.close()
     return summary
+
+
+DEMO_PASSWORD = "Demo#2026"
+
+
+def demo_accounts(svc) -> list[dict]:
+    """Every person of the organisation may sign in with the demo password; one account per role is
+    listed (demo data only: a real data directory starts with no password at all)."""
+    listed: dict[str, dict] = {}
+    for person in svc.accounts.people():
+        if not person["has_password"]:
+            svc.accounts.reset_password("demo", person["id"], DEMO_PASSWORD, must_change=False)
+        for role in person["roles"]:
+            listed.setdefault(role, {"role": role, "user": person["id"], "name": person["name"],
+                                     "unit": person["unit"], "password": DEMO_PASSWORD})
+    return list(listed.values())

@@ -1,9 +1,10 @@
-"""The office's app: the entry that builds the navigation; each page is a file of ui/pages/.
+"""The office's app: sign-in, then the navigation built from the person's roles; each page is a file
+of ui/pages/, reusable pieces are in ui/components/.
 
 Run by `python -m flows up` (or `streamlit run ui/app.py` with WORKFLOW_DATA_DIR set). Pages call
-`flows` only (never `storage`), and reusable pieces live in ui/components/. A click commits and
-returns: when PREFECT_API_URL is set the effects (documents...) are carried out by Prefect and
-appear on the next refresh.
+`flows` only (never `storage`); what a person may see or do is decided by the service, the menu
+only leaves out what they could not use. A click commits and returns: when PREFECT_API_URL is set
+the effects (documents...) are carried out by Prefect and appear on the page by themselves.
 """
 from __future__ import annotations
 
@@ -16,17 +17,50 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ui.session import service, status_line  # noqa: E402
+from flows.service import desk  # noqa: E402
+from ui.session import current_user, service, sign_out, status_line, write_cookie  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="安全生产流程平台", page_icon="📋", layout="wide")
+svc = service()
+user = None if svc.accounts.needs_first_admin() else current_user(svc)
 
-page = st.navigation([
-    st.Page(PAGES / "cases.py", title="流程与案件", icon=":material/folder_open:", default=True),
-    st.Page(PAGES / "messages.py", title="消息", icon=":material/mail:"),
-    st.Page(PAGES / "reports.py", title="计划与统计报表", icon=":material/bar_chart:"),
-])
+if svc.accounts.needs_first_admin():
+    page = st.navigation([st.Page(PAGES / "first_admin.py", title="创建管理员", icon=":material/key:")])
+elif user is None:
+    page = st.navigation([st.Page(PAGES / "sign_in.py", title="登录", icon=":material/login:")])
+else:
+    actor = svc.actor(user)
+    unread = len(svc.messages(user, unread_only=True, limit=None))
+    sections = {
+        "我的工作": [
+            st.Page(PAGES / "inbox.py", title="待办", icon=":material/inbox:", default=True),
+            st.Page(PAGES / "done.py", title="已办", icon=":material/task_alt:"),
+            st.Page(PAGES / "started.py", title="我发起的", icon=":material/outbox:"),
+            st.Page(PAGES / "new_case.py", title="新建", icon=":material/add_circle:"),
+            st.Page(PAGES / "messages.py", title=f"消息（{unread} 未读）" if unread else "消息", icon=":material/mail:"),
+            st.Page(PAGES / "case.py", title="案件", icon=":material/description:", url_path="case",
+                    visibility="hidden"),
+        ],
+    }
+    if desk.sees_all(svc, actor):
+        sections["全局"] = [
+            st.Page(PAGES / "cases.py", title="全部案件", icon=":material/folder_open:"),
+            st.Page(PAGES / "reports.py", title="计划与统计报表", icon=":material/bar_chart:"),
+        ]
+    if desk.is_admin(svc, actor):
+        sections["管理"] = [st.Page(PAGES / "users.py", title="用户", icon=":material/group:")]
+    sections["账号"] = [st.Page(PAGES / "password.py", title="修改密码", icon=":material/password:")]
+    page = st.navigation(sections)
+    with st.sidebar:
+        st.caption(f"{actor.name}（{actor.unit}）")
+        if st.button("退出登录", key="sign-out", icon=":material/logout:"):
+            sign_out(svc)
+            st.rerun()
+
+with st.sidebar:
+    write_cookie()
 st.title("县交通运输局安全生产流程平台")
-st.caption(status_line(service()))
+st.caption(status_line(svc))
 page.run()

@@ -169,7 +169,7 @@ class Accounts:
 
     def session_user(self, token: str | None) -> str:
         """The person a live session belongs to (its last use moved to now), or SignInRefused."""
-        if not token:
+        if not isinstance(token, str) or not token or len(token) > 100:
             raise SignInRefused("请先登录")
         key = _token_key(token)
         session = self.store.get(SESSIONS, key)
@@ -188,7 +188,7 @@ class Accounts:
         return session["user"]
 
     def sign_out(self, token: str | None) -> None:
-        if not token:
+        if not isinstance(token, str) or not token:
             return
         key = _token_key(token)
         session = self.store.get(SESSIONS, key)

@@ -1,4 +1,5 @@
-"""ui/app.py and its pages: workflows, cases with their states and documents, messages, reports (Streamlit AppTest)."""
+"""ui/app.py and its pages through Streamlit's AppTest: sign-in, the menu per role, 待办, the case page,
+messages, reports. Page logic only: the journeys in a real browser are in tests/ui/test_browser.py."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,9 @@ from flows.orchestration import job_flows, runtime
 from flows.service import open_service
 from tests.orchestration.orch_helpers import ROOT, notify_blacklist
 
+PASSWORD = "Anquan#2026"
+APP = str(ROOT / "ui" / "app.py")
+
 
 @pytest.fixture
 def office(tmp_path, orch_config, monkeypatch):
@@ -22,38 +26,111 @@ def office(tmp_path, orch_config, monkeypatch):
     job_flows.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
     runtime.use_service(None)
     svc.close()
+    svc = open_service(data, config=orch_config)  # the real clock, as the app's: sessions are of today
+    svc.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
+    for person in ("awb_zhang", "qy_yang", "qy_han", "gh_sun"):
+        svc.accounts.reset_password("admin", person, PASSWORD, must_change=False)
+    svc.close()
     monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     st.cache_resource.clear()
-    return cid
+    return {"case": cid, "data": data, "config": orch_config}
 
 
-def test_first_page_lists_workflows_cases_states_and_documents(office):
-    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+def signed_in(office, user: str) -> AppTest:
+    svc = open_service(office["data"], config=office["config"])
+    token = svc.accounts.sign_in(user, PASSWORD)
+    svc.close()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["session_token"] = token
+    return at.run()
+
+
+def test_an_empty_data_directory_asks_for_the_first_admin(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "县交通运输局安全生产流程平台"
+    assert any("首次启动" in h.value for h in at.subheader)
+    at.text_input[2].set_value(PASSWORD)
+    at.text_input[3].set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/inbox.py").run()                       # signed in: the desk's pages are there
+    assert [h.value for h in at.subheader] == ["待办"]
+
+
+def test_sign_in_refuses_a_wrong_password_then_opens_the_desk(office):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [h.value for h in at.subheader] == ["登录"]
+    at.text_input[0].set_value("awb_zhang")
+    at.text_input[1].set_value("wrong-password")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["用户名或密码错误"]
+    at.text_input[1].set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/inbox.py").run()
+    assert [h.value for h in at.subheader] == ["待办"]
+
+
+def test_the_menu_follows_the_roles(office):
+    clerk = signed_in(office, "qy_yang")                           # an enterprise's contact
+    for page in ("pages/users.py", "pages/cases.py", "pages/reports.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            clerk.switch_page(page)                                # not in their navigation at all
+    admin = signed_in(office, "admin")
+    admin.switch_page("pages/users.py").run()
+    assert not admin.exception, admin.exception
+    assert any(h.value == "用户" for h in admin.subheader)
+
+
+def test_a_case_one_may_not_see_says_so(office):
+    at = signed_in(office, "qy_han")                               # 通达客运's contact; the case is 江海港务's
+    at.query_params["id"] = office["case"]
+    at.switch_page("pages/case.py").run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["无权查看该案件。"]
+
+
+def test_all_cases_lists_workflows_cases_states_and_documents(office):
+    at = signed_in(office, "awb_zhang")
+    assert at.title[0].value == "县交通运输局安全生产流程平台" and [h.value for h in at.subheader] == ["待办"]
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception, at.exception
     subheaders = [h.value for h in at.subheader]
     assert any(h.startswith("安全生产失信黑名单（1 件") for h in subheaders)
     assert any(h.startswith("应急预案修订（0 件") for h in subheaders)
-    (table,) = [df for df in at.dataframe if office in df.value["编号"].tolist()]
-    row = table.value.set_index("编号").loc[office]
+    cid = office["case"]
+    (table,) = [df for df in at.dataframe if cid in df.value["编号"].tolist()]
+    row = table.value.set_index("编号").loc[cid]
     assert row["当前环节"] == "事先告知（陈述申辩期）" and row["文书"] == 1 and row["状态"] == "办理中"
-    at.selectbox(key="pick-blacklist").set_value(office).run()
+    at.selectbox(key="pick-blacklist").set_value(cid).run()
     assert not at.exception, at.exception
     labels = [b.label for b in at.get("download_button")]
     assert any("安全生产失信行为事先告知书（县交信告〔2025〕1号）.docx" in label for label in labels)
     at.switch_page("pages/reports.py").run()
     assert not at.exception, at.exception
-    assert any("年度应急演练计划" in b.label for b in at.get("download_button"))        # the reports page
+    assert any("年度应急演练计划" in b.label for b in at.get("download_button"))
 
 
-def test_messages_page_shows_a_persons_reminders_and_marks_them_read(office):
-    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+def test_the_case_page_shows_the_case_to_its_enterprise_with_its_action(office):
+    at = signed_in(office, "qy_yang")                              # 江海港务's contact may 陈述申辩
+    at.query_params["id"] = office["case"]
+    at.switch_page("pages/case.py").run()
+    assert not at.exception, at.exception
+    assert any(office["case"] in m.value.replace("\\", "") for m in at.markdown)   # shown escaped, as text
+    assert at.radio(key=f"act-{office['case']}") is not None
+    assert any(b.label.startswith("提交：") for b in at.button)
+
+
+def test_messages_page_shows_my_reminders_and_marks_them_read(office):
+    at = signed_in(office, "qy_yang")
     at.switch_page("pages/messages.py").run()
     assert not at.exception, at.exception
-    at.selectbox(key="msg-user").set_value("qy_yang").run()  # 江海港务's contact: the 告知书 is theirs to answer
     texts = [m.value for m in at.markdown]
-    assert any("【待办提醒】" in t and office in t and ":red[未读]" in t for t in texts), texts
+    assert any("【待办提醒】" in t and ":red[未读]" in t for t in texts), texts
     (count,) = [c.value for c in at.caption if "未读" in c.value]
     assert re.search(r"未读 [1-9]\d* 条", count), count
     at.button(key="msg-read").click().run()
@@ -63,7 +140,7 @@ def test_messages_page_shows_a_persons_reminders_and_marks_them_read(office):
 
 
 def test_reports_page_publishes_the_drill_plan_once(office):
-    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=60).run()
+    at = signed_in(office, "awb_zhang")
     at.switch_page("pages/reports.py").run()
     at.number_input[0].set_value(2025).run()
     assert not at.exception, at.exception
@@ -75,3 +152,10 @@ def test_reports_page_publishes_the_drill_plan_once(office):
     assert table.value["应演练"].sum() >= 1
     at.button(key="drill-publish").click().run()                     # again: nothing started twice
     assert any(m.value == "新发起 0 个演练案件" for m in at.markdown)
+
+
+def test_user_text_is_shown_as_typed_not_as_markdown():
+    from ui.components.text import plain
+
+    assert plain("**粗** ![x](http://a/b.png) :red[警告]") == \
+        "\\*\\*粗\\*\\* \\!\\[x\\]\\(http\\://a/b\\.png\\) \\:red\\[警告\\]"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from flows.service import desk
 from ui.components.case_detail import case_detail, effect_summary, state_labels
-from ui.session import service
+from ui.session import service, user_or_stop
 
 
 def cases_page(svc) -> None:
@@ -29,5 +30,9 @@ def cases_page(svc) -> None:
             case_detail(svc, svc.case(chosen))
 
 
+svc = service()
+if not desk.sees_all(svc, svc.actor(user_or_stop(svc))):
+    st.error("无权查看：全部案件只对局领导、安委办和管理员开放。")
+    st.stop()
 st.button("刷新")
-cases_page(service())
+cases_page(svc)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.jobs import drill_plan, drill_publish
-from flows.service import reports
+from flows.service import desk, reports
 from ui.components.downloads import download
 from ui.components.jobs import run_job
-from ui.session import service
+from ui.session import service, user_or_stop
 
 
 def drill_plan_section(svc, year: int) -> None:
@@ -55,4 +55,8 @@ def reports_page(svc) -> None:
             download(f"下载 {f['name']}", svc.document_file(f["file"]), f["name"], key=f"rep-{report['key']}-{i}")
 
 
-reports_page(service())
+svc = service()
+if not desk.sees_all(svc, svc.actor(user_or_stop(svc))):
+    st.error("无权查看：计划与统计报表只对局领导、安委办和管理员开放。")
+    st.stop()
+reports_page(svc)

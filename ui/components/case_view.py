@@ -1,0 +1,92 @@
+"""The parts of a case's page: header, data by step, documents with their effect status, history."""
+from __future__ import annotations
+
+import streamlit as st
+
+from flows.orchestration.dispatch import is_orchestrated
+from flows.service import desk
+from ui.components.downloads import download
+from ui.components.text import plain
+
+EFFECT_STATUS = {"pending": "处理中", "running": "处理中", "done": "已完成", "failed": "失败"}
+
+
+def header(svc, wf, case: dict) -> None:
+    st.markdown(f"### {plain(case['id'])}　{plain(case['title'])}")
+    today = svc.clock().date()
+    due = min((d["due"] for d in case.get("deadlines", []) if d["status"] == "pending" and d.get("due")), default=None)
+    days = desk.days_left(svc, due, today)
+    if due:
+        deadline = f"{due[:10]}（{f'已超期 {-days} 个工作日' if days < 0 else f'剩 {days} 个工作日'}）"
+        colour = "red" if days < 0 else ("orange" if days <= 3 else "gray")
+        deadline = f":{colour}[{deadline}]"
+    else:
+        deadline = "—"
+    facts = [("流程", plain(wf.title)), ("当前环节", plain(desk.state_labels(wf, case))), ("办理期限", deadline),
+             ("状态", "已结案" if case["status"] == "closed" else "办理中")]
+    for column, (label, value) in zip(st.columns([2, 3, 3, 1]), facts, strict=True):
+        column.caption(label)
+        column.markdown(value)
+    for warning in desk.calendar_warnings(svc, due, today):
+        st.warning(warning)
+    holders = desk.holders(svc, case)
+    if holders:
+        st.caption("待办人：" + "；".join(plain(f"{h['label']}：{h['who']}") for h in holders))
+    for link in case.get("links", []):
+        st.page_link("pages/case.py", label=f"关联案件 {link.get('case') or link.get('id')}（{link.get('relation', '')}）",
+                     query_params={"id": link.get("case") or link.get("id")}, icon=":material/link:")
+
+
+def data_section(svc, case: dict) -> None:
+    with st.expander("案件信息", expanded=True):
+        groups = desk.data_by_step(svc, case)
+        if not groups:
+            st.caption("暂无")
+        for group in groups:
+            st.markdown(f"**{plain(group['step'])}**")
+            simple = [f for f in group["fields"] if "rows" not in f]
+            if simple:
+                st.table({"项目": [f["label"] for f in simple], "内容": [f["value"] for f in simple]})
+            for f in group["fields"]:
+                if "rows" in f:
+                    st.markdown(plain(f["label"]))
+                    st.table(f["rows"] or [{}])
+
+
+@st.fragment(run_every=2)
+def documents_section(svc, case_id: str) -> None:
+    """Redrawn every 2 s while Prefect carries the effects out: 处理中 becomes 已完成 by itself."""
+    case = svc.case(case_id)
+    with st.expander("文书", expanded=True):
+        docs = case.get("documents", [])
+        for i, doc in enumerate(docs):
+            name = f"{doc.get('title') or doc['template']}{('（' + doc['number'] + '）') if doc.get('number') else ''}.docx"
+            download(f"下载 {name}", svc.document_file(doc["file"]), name, key=f"doc-{case_id}-{i}")
+        if not docs:
+            st.caption("暂无文书")
+        for effect in case.get("effects", []):
+            if effect["status"] == "done" or effect["type"] == "notify":
+                continue
+            what = effect.get("template") or effect.get("workflow") or effect.get("table") or effect["type"]
+            if effect["type"] == "document":
+                what = svc.config.documents.spec(effect["template"]).title.replace("{", "").replace("}", "")
+            line = f"{what}：{EFFECT_STATUS.get(effect['status'], effect['status'])}"
+            if effect.get("error"):
+                line += f"（第 {effect.get('attempts', 0)} 次失败：{effect['error']}）"
+            st.write(plain(line))
+            if effect["status"] == "failed" and st.button("重试", key=f"retry-{case_id}-{effect['id']}"):
+                svc.retry_effect(case_id, effect["id"])
+                st.rerun(scope="fragment")
+        if is_orchestrated(svc):
+            import os
+
+            ui = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
+            if ui:
+                st.link_button("在 Prefect 中查看本案的运行", f"{ui}/runs?tag=case:{case_id}")
+
+
+def history_section(svc, case: dict) -> None:
+    with st.expander("办理记录", expanded=False):
+        rows = desk.history_rows(svc, case)
+        st.dataframe([{"时间": r["at"], "办理人": r["who"], "操作": r["what"], "进入环节": r["to"],
+                       "意见": r["comment"], "填写内容": r["changes"]} for r in rows], hide_index=True, width="stretch")

@@ -1,0 +1,73 @@
+"""The workflow's diagram as Graphviz DOT (st.graphviz_chart, rendered by Streamlit's bundled viewer):
+current states highlighted, states passed shaded, the path taken drawn bold, each parallel branch of
+a split (一案三查) in a box of its own, side by side."""
+from __future__ import annotations
+
+import json
+
+from flows.core.spec import Workflow
+
+CURRENT = "#fbbf24"
+PASSED = "#e5e7eb"
+TAKEN = "#b45309"
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a DOT string with quotes and backslashes escaped
+
+
+def dot(wf: Workflow, case: dict | None = None, history: list[dict] | None = None) -> str:
+    active = set(case["active"]) if case and case["status"] == "open" else set()
+    passed = set(case["entered"]) if case else set()
+    taken = set()
+    for event in history or []:
+        for source in event.get("from") or []:
+            for target in event.get("to") or []:
+                taken.add((source, target))
+    lines = ["digraph G {", 'rankdir=TB; bgcolor="transparent"; nodesep=0.35; ranksep=0.35;',
+             'node [shape=box style="rounded,filled" fillcolor=white fontname="Noto Sans CJK SC" fontsize=11];',
+             'edge [fontname="Noto Sans CJK SC" fontsize=9 color="#9ca3af"];']
+    in_branch = {}
+    for split in wf.splits:
+        for branch in split.branches:
+            in_branch[branch.start] = in_branch[branch.end] = (split.name, branch)
+
+    def node(state) -> str:
+        fill = CURRENT if state.name in active else (PASSED if state.name in passed else "white")
+        shape = "doublecircle" if state.final else "box"
+        extra = " penwidth=2" if state.name in active else ""
+        return f"{_q(state.name)} [label={_q(state.label)} fillcolor={_q(fill)} shape={shape}{extra}];"
+
+    drawn = set()
+    for split in wf.splits:
+        lines.append(f"{_q('split:' + split.name)} [label={_q(split.label)} shape=diamond fillcolor=\"#f3f4f6\"];")
+        for i, branch in enumerate(split.branches):
+            members = [s for s in wf.states if s.name in (branch.start, branch.end)]
+            lines.append(f"subgraph {_q('cluster_' + split.name + str(i))} {{ label={_q(branch.label)}; "
+                         'style="rounded,dashed"; color="#9ca3af"; fontsize=10;')
+            lines += ["  " + node(s) for s in members]
+            lines.append("}")
+            drawn.update(s.name for s in members)
+            lines.append(f"{_q('split:' + split.name)} -> {_q(branch.start)};")
+    for state in wf.states:
+        if state.name not in drawn:
+            lines.append(node(state))
+    for join in wf.joins:
+        split = next((s for s in wf.splits if s.name == join.split), None)
+        for branch in split.branches if split else []:
+            style = f" color={_q(TAKEN)} penwidth=2" if branch.end in passed and join.to in passed else ""
+            lines.append(f"{_q(branch.end)} -> {_q(join.to)} [label=\"汇合\"{style}];")
+    split_names = {s.name for s in wf.splits}
+    for t in wf.transitions:
+        target = t.target
+        for source in t.sources:
+            if target is None:
+                continue
+            to = f"split:{target}" if target in split_names else target
+            was_taken = (source, target) in taken or any(
+                (source, b.start) in taken for s in wf.splits if s.name == target for b in s.branches)
+            style = f" color={_q(TAKEN)} penwidth=2" if was_taken else ""
+            dashed = " style=dashed" if t.kind in ("return", "reject") else ""
+            lines.append(f"{_q(source)} -> {_q(to)} [label={_q(t.label)}{style}{dashed}];")
+    lines.append("}")
+    return "\n".join(lines)
