@@ -163,7 +163,9 @@ class PrefectAPI:
         self.url = (api_url or os.environ.get("PREFECT_API_URL") or "").rstrip("/")
         if not self.url:
             raise RuntimeError("PREFECT_API_URL 未设置")
-        self.http = httpx.Client(base_url=self.url + "/", timeout=timeout)
+        from flows.orchestration.prefect_home import auth_headers
+
+        self.http = httpx.Client(base_url=self.url + "/", timeout=timeout, headers=auth_headers())
 
     def close(self) -> None:
         self.http.close()

@@ -19,6 +19,35 @@ from flows.core.errors import FlowError
 HOST = "127.0.0.1"
 
 
+AUTH_FILE = "api-auth.secret"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def api_auth_string(prefect_home: Path) -> str:
+    """The secret that protects the Prefect API of a stack reachable beyond this machine: made once,
+    kept in the data directory's Prefect home, readable by its owner only."""
+    import secrets
+
+    path = prefect_home / AUTH_FILE
+    if not path.exists():
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"flows:{secrets.token_urlsafe(32)}")
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+def auth_headers(secret: str | None = None) -> dict[str, str]:
+    """What our own HTTP calls to Prefect send when its API is protected (the secret given, or
+    PREFECT_API_AUTH_STRING as Prefect's own client reads it)."""
+    import base64
+
+    secret = secret or os.environ.get("PREFECT_API_AUTH_STRING")
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()} if secret else {}
+
+
 def prefect_env(prefect_home: Path, api_url: str) -> dict[str, str]:
     """Settings every process of the stack shares: no network beyond 127.0.0.1, no analytics."""
     return {

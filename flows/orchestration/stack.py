@@ -30,11 +30,20 @@ from typing import TextIO
 import httpx
 
 from flows.core.errors import FlowError
-from flows.orchestration.prefect_home import HOST, migrated_marker, prefect_env, seed_prefect_home
+from flows.orchestration.prefect_home import (
+    HOST,
+    LOOPBACK,
+    api_auth_string,
+    auth_headers,
+    migrated_marker,
+    prefect_env,
+    seed_prefect_home,
+)
 from flows.service.config import DATA_DIR_ENV, ROOT
 from flows.service.config import data_dir as resolve_data_dir
 
 GRACE_S = 15.0
+UPLOAD_LIMIT_MB = 20  # Streamlit refuses larger uploads before they reach the service (which checks again)
 JOB_COUNT = 6  # job deployments served (flows.orchestration.job_flows.jobs())
 
 
@@ -112,19 +121,32 @@ class Stack:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     children: list[Child] = field(default_factory=list)
     migrating: bool = True  # whether the Prefect server checks its database's migrations at this start
+    host: str = HOST  # where the servers listen: loopback unless the office asks for more (`up --host`)
+    api_auth: bool | None = None  # protect the Prefect API; None: exactly when listening beyond loopback
     _lock_file: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        if self.api_auth is None:
+            self.api_auth = self.host not in LOOPBACK
+        if self.host not in LOOPBACK and not self.api_auth:
+            raise FlowError(f"监听 {self.host} 时必须保护 Prefect 接口（不能关闭接口认证），否则局域网内任何人都能提交运行")
+
+    @property
+    def client_host(self) -> str:
+        """The address this machine's own processes use to reach the servers."""
+        return HOST if self.host in ("0.0.0.0", "::") else self.host
 
     @property
     def api_url(self) -> str:
-        return f"http://{HOST}:{self.prefect_port}/api"
+        return f"http://{self.client_host}:{self.prefect_port}/api"
 
     @property
     def prefect_url(self) -> str:
-        return f"http://{HOST}:{self.prefect_port}"
+        return f"http://{self.client_host}:{self.prefect_port}"
 
     @property
     def app_url(self) -> str:
-        return f"http://{HOST}:{self.app_port}"
+        return f"http://{self.client_host}:{self.app_port}"
 
     @property
     def info_path(self) -> Path:
@@ -167,20 +189,28 @@ class Stack:
         env.update(prefect_env(self.data / "prefect", self.api_url))
         env[DATA_DIR_ENV] = str(self.data)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["PREFECT_SERVER_API_HOST"] = self.host
+        env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
+        env.pop("PREFECT_API_AUTH_STRING", None)
+        if self.api_auth:  # the server checks it; every client of ours (serving process, app, CLI) sends it
+            secret = api_auth_string(self.data / "prefect")
+            env["PREFECT_SERVER_API_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = secret
         return env
 
     def start(self) -> None:
         py = sys.executable
         logs = self.data / "logs"
         self.children = [
-            Child("prefect", "Prefect 服务器", [py, "-m", "prefect", "server", "start", "--host", HOST,
+            Child("prefect", "Prefect 服务器", [py, "-m", "prefect", "server", "start", "--host", self.host,
                                              "--port", str(self.prefect_port)], logs / "prefect-server.log"),
             Child("serve", "流程服务进程", [py, "-m", "flows", "serve", "--data-dir", str(self.data)],
                   logs / "serve.log"),
             Child("app", "应用", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-                                "--server.address", HOST, "--server.port", str(self.app_port),
+                                "--server.address", self.host, "--server.port", str(self.app_port),
                                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                                "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
+                                "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
+                                "--server.enableXsrfProtection", "true",
+                                "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
                   logs / "app.log"),
         ]
         env = self.env()
@@ -195,7 +225,8 @@ class Stack:
 
     def health(self) -> dict[str, bool]:
         status = {}
-        with httpx.Client(timeout=2) as http:
+        headers = auth_headers(api_auth_string(self.data / "prefect") if self.api_auth else None)
+        with httpx.Client(timeout=2, headers=headers) as http:
             def ok(url: str, check: Callable[[httpx.Response], bool] = lambda r: True) -> bool:
                 try:
                     r = http.get(url) if not url.endswith("/filter") else http.post(url, json={})
@@ -265,9 +296,10 @@ class Stack:
 
 
 def up(data: str | Path | None = None, app_port: int = 8501, prefect_port: int = 4200,
-       out: TextIO | None = None, timeout: float = 120.0) -> int:
+       out: TextIO | None = None, timeout: float = 120.0, host: str = HOST, api_auth: bool | None = None) -> int:
     out = out or sys.stdout
-    stack = Stack(resolve_data_dir(data).resolve(), app_port=app_port, prefect_port=prefect_port, out=out)
+    stack = Stack(resolve_data_dir(data).resolve(), app_port=app_port, prefect_port=prefect_port, out=out,
+                  host=host, api_auth=api_auth)
     stack.acquire()
     stopping = {"signal": None}
 
@@ -284,8 +316,8 @@ def up(data: str | Path | None = None, app_port: int = 8501, prefect_port: int =
         detail = "，".join(f"{c.label} {ready[c.name]:.1f} 秒" for c in stack.children)
         print(f"已就绪（用时 {time.monotonic() - t0:.1f} 秒：{detail}）\n"
               f"  应用：       {stack.app_url}\n"
-              f"  Prefect 界面：{stack.prefect_url}\n"
-              f"按 Ctrl-C 停止。", file=out, flush=True)
+              f"  Prefect 界面：{stack.prefect_url}" + ("（接口需认证）" if stack.api_auth else "") + "\n"
+              "按 Ctrl-C 停止。", file=out, flush=True)
         while True:
             for child in stack.children:
                 if not child.alive():
