@@ -16,12 +16,22 @@ from __future__ import annotations
 
 import marshal
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from flows.core import deadlines, permissions, scope
-from flows.core.errors import CommentRequired, GuardFailed, InvalidForm, NotAvailable, NotPermitted, StaleVersion
+from flows.core import deadlines, forms, permissions, scope
+from flows.core.errors import (
+    CommentRequired,
+    FlowError,
+    GuardFailed,
+    InvalidForm,
+    NotAvailable,
+    NotFound,
+    NotPermitted,
+    StaleVersion,
+)
 from flows.core.expressions import evaluate
 from flows.core.forms import FormContext, FormInvalid, check_form
 from flows.core.moments import ISO, iso, parse_moment  # noqa: F401 (part of the engine's API)
@@ -37,6 +47,8 @@ class Context:
     org: Organisation
     calendar: WorkCalendar
     workflows: frozenset[str] = frozenset()
+    # whether a file ref names an upload the platform stored (the service's file store); None: none is
+    file_known: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -159,8 +171,10 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
     """Start a case: check the actor and the start form, enter the initial state."""
     if not actor.is_system and defn.start_roles and not any(actor.has_role(r) for r in defn.start_roles):
         raise NotPermitted(f"{actor.name}不能发起「{defn.title}」，需要角色：{'、'.join(defn.start_roles)}")
-    cleaned = _check(defn, ctx, defn.start_form, data, {})
-    cleaned = scope.computed(defn, cleaned)
+    if unit is not None and (not isinstance(unit, str) or unit not in ctx.org.unit_names):
+        raise NotFound(f"承办单位{forms._quote(unit)}不是已登记的单位")
+    answers = _check(defn, ctx, defn.start_form, data, {})
+    cleaned = scope.computed(defn, answers)
     initial = defn.initial_state().name
     case = {
         "id": case_id, "workflow": defn.name, "workflow_version": defn.version,
@@ -170,8 +184,9 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
         "updated_at": iso(now), "closed_at": None, "version": 0,
     }
     deadlines.enter_timers(defn, ctx, case, initial, now)
+    # the event keeps the checked answers, never the raw payload: replay checks them again
     event = {"type": "started", "actor": actor_record(actor), "at": iso(now), "to": [initial],
-             "data": data, "unit": case["unit"], "comment": None}
+             "data": clone(answers), "unit": case["unit"], "comment": None}
     return Outcome(case, [event], _task_reminders(defn, case, [initial], actor, "发起"))
 
 
@@ -199,15 +214,18 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         if not mine and not actor.is_system:
             raise NotPermitted(f"{actor.name}不在「{t.label}」的会签名单中，或已签过")
         signer = mine[0] if mine else None
-    if t.needs_comment and not (comment or "").strip():
-        raise CommentRequired({"comment": "请填写理由" if t.kind in ("return", "reject") else "请填写意见"})
+    what = "理由" if t.kind in ("return", "reject") else "意见"
+    comment = _comment(comment, what)
+    if t.needs_comment and comment is None:
+        raise CommentRequired({"comment": f"请填写{what}"})
 
     case = clone(case)
     before = case["data"]
     cleaned = _check(defn, ctx, t.form, data, before)
+    # the event keeps the checked answers, never the raw payload: replay checks them again
     event: dict[str, Any] = {"type": "transition", "transition": t.name, "label": t.label, "kind": t.kind,
                              "actor": actor_record(actor), "at": iso(now), "from": [source],
-                             "data": data, "comment": comment}
+                             "data": clone(cleaned), "comment": comment}
 
     if t.countersign and signer is not None:
         case["countersigns"].setdefault(t.name, {})[signer] = {
@@ -251,15 +269,50 @@ def _guard_message(t: Transition) -> str:
     return t.guard_message or f"「{t.label}」的条件尚不满足：{t.guard}"
 
 
-def _check(defn: Workflow, ctx: Context, form_name: str | None, data: dict, case_data: dict) -> dict:
-    if form_name is None:
-        return {}
-    users = {u.id: u.name for u in ctx.org.users}
+def _date_setting(defn: Workflow, key: str, default: date) -> date:
+    """settings.date_min / date_max: the range of the workflow's dates (a date or "YYYY-MM-DD")."""
+    value = defn.settings.get(key)
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
     try:
-        return check_form(defn.forms[form_name].fields, data,
-                          FormContext(users=users, units=ctx.org.unit_names, data=case_data))
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise FlowError(f"流程「{defn.title}」的设置 {key} 不是有效的日期（格式 YYYY-MM-DD）") from None
+
+
+def _check(defn: Workflow, ctx: Context, form_name: str | None, data: dict, case_data: dict) -> dict:
+    """The form's cleaned answers; a step without a form takes none (any key given is refused)."""
+    fields = defn.forms[form_name].fields if form_name is not None else []
+    users = {u.id: u.name for u in ctx.org.users}
+    form_ctx = FormContext(users=users, units=ctx.org.unit_names, data=case_data, file_known=ctx.file_known,
+                           date_min=_date_setting(defn, "date_min", forms.DATE_MIN),
+                           date_max=_date_setting(defn, "date_max", forms.DATE_MAX))
+    try:
+        return check_form(fields, data, form_ctx)
     except FormInvalid as exc:
-        raise InvalidForm(exc.errors) from None
+        error = InvalidForm(exc.errors)
+        # the sentence a user reads names the fields by their labels (errors keep the paths, for widgets)
+        error.message = f"表单填写有误：{forms.describe_errors(fields, exc.errors)}"
+        error.args = (error.message,)
+        raise error from None
+
+
+def _comment(comment: Any, what: str) -> str | None:
+    """An action's 意见/理由 under the text rules (NFC, no control characters, a bound); blank → None."""
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise InvalidForm({"comment": f"{what}须为文字"})
+    if forms.is_blank(comment):
+        return None
+    try:
+        return forms.clean_text(comment, max_length=forms.COMMENT_MAX_LENGTH, multiline=True)
+    except forms.TextInvalid as exc:
+        raise InvalidForm({"comment": f"{what}{exc.message}"}) from None
 
 
 def _extend(defn: Workflow, ctx: Context, case: dict, t: Transition) -> None:
@@ -391,7 +444,8 @@ def fail_deadline(case: dict, deadline_id: str, now: datetime, reason: str) -> O
 # ---------------------------------------------------------------- annotations
 
 def add_comment(case: dict, actor: Actor, text: str, now: datetime) -> Outcome:
-    if not text.strip():
+    text = _comment(text, "意见")
+    if text is None:
         raise CommentRequired({"comment": "意见不能为空"})
     case = clone(case)
     case["updated_at"] = iso(now)

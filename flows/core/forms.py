@@ -3,12 +3,27 @@
 A workflow's forms are lists of `Field`. `check_form` validates what a user
 submitted against them and returns the cleaned values, or raises `FormInvalid`
 with one Chinese message per field path.
+
+Bounds that hold even when a field declares none (documented defaults):
+
+- text `TEXT_MAX_LENGTH` (200) characters, textarea `TEXTAREA_MAX_LENGTH` (5000), a comment
+  `COMMENT_MAX_LENGTH` (2000), an attachment's name `FILE_NAME_MAX_LENGTH` (200);
+- numbers within ±`NUMBER_LIMIT` (10^15), written with ASCII digits only;
+- dates and datetimes between `DATE_MIN` and `DATE_MAX` (1900-01-01 … 2200-12-31; a workflow
+  narrows or widens them with ``settings.date_min`` / ``settings.date_max``);
+- a table `TABLE_MAX_ROWS` (200) rows, a file field `FILES_MAX` (20) attachments.
+
+Text is NFC-normalised; control characters (other than tab and, in a textarea, line breaks),
+NUL and lone surrogates are refused; text made only of spaces and invisible format characters
+(zero-width space, BOM, bidi marks …) counts as empty. Keys a form does not declare are refused
+by name, at every level (a table row, an enterprise, an attachment).
 """
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from math import isfinite
 from typing import Any, Literal
@@ -118,6 +133,19 @@ class Form(BaseModel):
 
 MISSING = "必填"
 
+TEXT_MAX_LENGTH = 200  # a text field without max_length
+TEXTAREA_MAX_LENGTH = 5000  # a textarea without max_length
+COMMENT_MAX_LENGTH = 2000  # the 意见/理由 of an action or a comment
+FILE_NAME_MAX_LENGTH = 200
+NUMBER_LIMIT = 10**15  # |number| for a number field without min/max on that side
+NUMBER_TEXT_MAX = 40  # characters of a number written as text
+DATE_MIN = date(1900, 1, 1)  # the range of every date and datetime (settings.date_min / date_max)
+DATE_MAX = date(2200, 12, 31)
+TABLE_MAX_ROWS = 200  # a table without max_rows
+FILES_MAX = 20  # attachments of one file field
+FILE_REF = re.compile(r"sha256:[0-9a-f]{64}")  # the only refs the platform issues (flows.service.files)
+_KEYS_SHOWN = 10  # unknown keys named in a refusal
+
 
 class FormInvalid(ValueError):
     """A submitted form was refused. `errors`: field path → Chinese message.
@@ -137,6 +165,10 @@ class FormContext:
     users: Mapping[str, str] = dataclasses.field(default_factory=dict)  # user id → name
     units: frozenset[str] = frozenset()  # unit names
     data: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # the case's data so far (for visible_when)
+    # whether a file ref names an upload the platform stored (the service provides it; None: none is known)
+    file_known: Callable[[str], bool] | None = None
+    date_min: date = DATE_MIN
+    date_max: date = DATE_MAX
 
 
 # ---------------------------------------------------------------- 统一社会信用代码 (GB 32100-2015)
@@ -152,8 +184,19 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 
 
+CREDIT_CODE_AUTHORITIES = "123456789ANY"  # 登记管理部门代码 (first character)
+# 行政区划码 (characters 3–8): a province-level code (GB/T 2260), or 10 for national registrations
+CREDIT_CODE_PROVINCES = frozenset(
+    "10 11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
+    "71 81 82".split())
+
+
 def credit_code_problem(code: str) -> str | None:
-    """None when `code` is a valid 统一社会信用代码, else the Chinese reason."""
+    """None when `code` is a valid 统一社会信用代码, else the Chinese reason.
+
+    Besides the check character: the first character is a registration authority, the 3rd–8th
+    a division code (six digits of a province-level region), so codes like eighteen zeros,
+    whose check character happens to agree, are refused."""
     if not isinstance(code, str):
         return "统一社会信用代码须为文字"
     code = code.strip().upper()
@@ -161,7 +204,11 @@ def credit_code_problem(code: str) -> str | None:
         return f"统一社会信用代码应为 18 位（现为 {len(code)} 位）"
     bad = [c for c in code if c not in _CREDIT_VALUE]
     if bad:
-        return f"统一社会信用代码含有无效字符「{bad[0]}」（不使用 I、O、Z、S、V）"
+        return f"统一社会信用代码含有无效字符「{_char_text(bad[0])}」（不使用 I、O、Z、S、V）"
+    if code[0] not in CREDIT_CODE_AUTHORITIES:
+        return f"统一社会信用代码第 1 位「{code[0]}」不是登记管理部门代码"
+    if not code[2:8].isdigit() or code[2:4] not in CREDIT_CODE_PROVINCES:
+        return f"统一社会信用代码第 3–8 位「{code[2:8]}」不是行政区划代码"
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
         return f"统一社会信用代码校验位错误（应为 {expected}）"
@@ -189,19 +236,53 @@ class _BadMany(Exception):
 _LIST_KINDS = ("multichoice", "file", "table")
 _TRUE = {"是", "true", "True", "TRUE", "1", "yes", "on"}
 _FALSE = {"否", "false", "False", "FALSE", "0", "no", "off"}
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_DATETIME_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?", re.ASCII)
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
+
+# Invisible characters: Unicode's format characters (category Cf, as of Unicode 14: soft hyphen,
+# zero-width space and joiners, bidi marks, word joiner, BOM, tag characters …) and the fillers
+# that render as nothing (combining grapheme joiner, Hangul fillers, Khmer inherent vowels).
+_INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+              "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+              "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+              "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+_BLANK = re.compile(rf"[\s{_INVISIBLE}]*")
+_EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")
+# refused in any text: C0/C1 controls (NUL included) but tab, line breaks (checked apart), lone surrogates
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` holds only spaces and invisible format characters (zero-width space …)."""
+    return _BLANK.fullmatch(text) is not None
+
+
+def _char_text(ch: str) -> str:
+    """One character as a user can read it in a message: itself, or U+XXXX when invisible."""
+    if ch.isprintable() and not _BLANK.fullmatch(ch):
+        return ch
+    return f"U+{ord(ch):04X}"
+
+
+def _display(text: str, limit: int = 30) -> str:
+    """`text` fit for a message: at most `limit` characters, what cannot be shown as U+XXXX."""
+    short = text[:limit]
+    shown = "".join(c if c.isprintable() else _char_text(c) for c in short)
+    return shown + ("…" if len(text) > limit else "")
 
 
 def _is_empty(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not value.strip()
+        return is_blank(value)
     if isinstance(value, (list, tuple)):
         return not value
     if isinstance(value, Mapping):  # e.g. an enterprise widget left blank: {"name": "", "credit_code": ""}
-        return all(_is_empty(v) for v in value.values())
+        # one level only: a deeply nested value is not empty, and is refused by its cleaner
+        return all(v is None or (isinstance(v, str) and is_blank(v)) for v in value.values())
     return False
 
 
@@ -210,20 +291,77 @@ def _fmt(number: float) -> str:
 
 
 def _quote(value: Any) -> str:
-    text = str(value)
-    return f"「{text[:30]}…」" if len(text) > 30 else f"「{text}」"
+    """A value as quoted in a message; never the text of a huge or nested one."""
+    if isinstance(value, bool) or value is None:
+        return "所填的值"
+    if isinstance(value, int) and abs(value) < 10**30:
+        return f"「{value}」"
+    if isinstance(value, float):
+        return f"「{value:g}」"
+    if isinstance(value, str):
+        return f"「{_display(value)}」"
+    return "所填的值"
+
+
+def _unknown_keys(values: Mapping, known: Sequence[str] | set[str]) -> str | None:
+    """The refusal of keys a form (a row, an enterprise, an attachment) does not declare."""
+    extra = [k for k in values if k not in known]
+    if not extra:
+        return None
+    names = [_display(k) if isinstance(k, str) else _quote(k) for k in extra[:_KEYS_SHOWN]]
+    more = f" 等 {len(extra)} 个" if len(extra) > _KEYS_SHOWN else ""
+    return f"未知字段：{'、'.join(names)}{more}"
+
+
+class TextInvalid(ValueError):
+    """A text refused by `clean_text`; `message` is the Chinese reason (without the field's label)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def clean_text(value: Any, *, max_length: int, multiline: bool, min_length: int | None = None,
+               strip: bool = True) -> str:
+    """The text rules every text follows (fields, attachment names, comments): a string (or a plain
+    number), NFC-normalised, no control characters, lone surrogates or (unless `multiline`) line
+    breaks, invisible characters and spaces stripped at both ends when `strip`, within the lengths.
+    Raises TextInvalid."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TextInvalid("须为文字")
+    if isinstance(value, str):
+        text = str.__str__(value)  # a plain str, even from a subclass
+    elif isinstance(value, int) and abs(value) < 10**30:
+        text = str(int(value))
+    elif isinstance(value, float) and isfinite(value):
+        text = repr(float(value))
+    else:
+        raise TextInvalid("须为文字")
+    if len(text) > max_length * 4 + 1000:  # far too long: say so before spending time on it
+        raise TextInvalid(f"最多 {max_length} 个字（现为 {len(text)} 个）")
+    bad = _BAD_CHAR.search(text)
+    if bad:
+        raise TextInvalid(f"含有不允许的字符（{_char_text(bad.group())}）")
+    text = unicodedata.normalize("NFC", text)
+    if strip:
+        text = _EDGES.sub("", text)
+    if not multiline and _LINE_BREAK.search(text):
+        raise TextInvalid("不能换行")
+    if min_length is not None and len(text) < min_length:
+        raise TextInvalid(f"至少 {min_length} 个字（现为 {len(text)} 个）")
+    if len(text) > max_length:
+        raise TextInvalid(f"最多 {max_length} 个字（现为 {len(text)} 个）")
+    return text
 
 
 def _text(f: Field, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _Bad("须为文字")
-    text = str(value)
-    if f.kind == "text":
-        text = text.strip()
-    if f.min_length is not None and len(text) < f.min_length:
-        raise _Bad(f"至少 {f.min_length} 个字（现为 {len(text)} 个）")
-    if f.max_length is not None and len(text) > f.max_length:
-        raise _Bad(f"最多 {f.max_length} 个字（现为 {len(text)} 个）")
+    single = f.kind == "text"
+    default = TEXT_MAX_LENGTH if single else TEXTAREA_MAX_LENGTH
+    try:  # text stripped; a textarea kept as typed (its indentation is the writer's)
+        text = clean_text(value, max_length=f.max_length or default, multiline=not single,
+                          min_length=f.min_length, strip=single)
+    except TextInvalid as exc:
+        raise _Bad(exc.message) from None
     if f.pattern is not None and re.fullmatch(f.pattern, text) is None:
         raise _Bad(f.pattern_message or "格式不符合要求")
     return text
@@ -234,45 +372,58 @@ def _number(f: Field, value: Any) -> int | float:
         raise _Bad("须为数字")
     if isinstance(value, str):
         text = value.strip()
-        try:
-            number: int | float = int(text)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                raise _Bad("须为数字") from None
-    elif isinstance(value, (int, float)):
-        number = value
+        if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise _Bad("须为有限的数字")
+        if len(text) > NUMBER_TEXT_MAX or _NUMBER_TEXT.fullmatch(text) is None:
+            # int() and float() would take '３', '٣' and '3_000'; a number here is written 0-9
+            if any(c.isdigit() and not c.isascii() for c in text[:NUMBER_TEXT_MAX]):
+                raise _Bad("须为数字（请使用半角数字 0–9）")
+            raise _Bad("须为数字")
+        number: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+    elif isinstance(value, int):
+        number = int(value)
+    elif isinstance(value, float):
+        number = float(value)
     else:
         raise _Bad("须为数字")
-    if isinstance(number, float):
-        if not isfinite(number):
-            raise _Bad("须为有限的数字")
-        if f.integer:
-            if not number.is_integer():
-                raise _Bad("须为整数")
-            number = int(number)
-    if f.min is not None and number < f.min:
-        raise _Bad(f"应不小于 {_fmt(f.min)}")
-    if f.max is not None and number > f.max:
-        raise _Bad(f"应不大于 {_fmt(f.max)}")
+    if isinstance(number, float) and not isfinite(number):
+        raise _Bad("须为有限的数字")
+    low = f.min if f.min is not None else -NUMBER_LIMIT
+    high = f.max if f.max is not None else NUMBER_LIMIT
+    if number < low:
+        raise _Bad(f"应不小于 {_fmt(low)}")
+    if number > high:
+        raise _Bad(f"应不大于 {_fmt(high)}")
+    if isinstance(number, float) and f.integer:
+        if not number.is_integer():
+            raise _Bad("须为整数")
+        number = int(number)
     return number
 
 
-def _date(f: Field, value: Any) -> str:
+def _in_range(day: date, ctx: FormContext) -> None:
+    if not ctx.date_min <= day <= ctx.date_max:
+        raise _Bad(f"应在 {ctx.date_min.isoformat()} 至 {ctx.date_max.isoformat()} 之间")
+
+
+def _date(f: Field, value: Any, ctx: FormContext) -> str:
+    day: date | None = None
     if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and _DATE_TEXT.fullmatch(value.strip()):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str) and _DATE_TEXT.fullmatch(value.strip()):
         try:
-            return date.fromisoformat(value.strip()).isoformat()
+            day = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _Bad("不是有效的日期（格式 YYYY-MM-DD）")
+    if day is None:
+        raise _Bad("不是有效的日期（格式 YYYY-MM-DD）")
+    _in_range(day, ctx)
+    return day.isoformat()
 
 
-def _datetime(f: Field, value: Any) -> str:
+def _datetime(f: Field, value: Any, ctx: FormContext) -> str:
     if isinstance(value, datetime):
         moment = value.replace(microsecond=0, tzinfo=None)
     elif isinstance(value, date):
@@ -286,6 +437,7 @@ def _datetime(f: Field, value: Any) -> str:
             moment = datetime.fromisoformat(f"{day}T{hour}:{minute}:{second or '00'}")
         except ValueError:
             raise _Bad("不是有效的日期时间（格式 YYYY-MM-DDTHH:MM）") from None
+    _in_range(moment.date(), ctx)
     return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
 
 
@@ -333,15 +485,25 @@ def _unit(f: Field, value: Any, ctx: FormContext) -> str:
     return value.strip()
 
 
+_ENTERPRISE_KEYS = ("name", "credit_code")
+_FILE_KEYS = ("ref", "name", "size", "type")  # what flows.service.files.store_upload returns
+
+
 def _enterprise(f: Field, value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise _Bad("须填写企业名称和统一社会信用代码")
+    unknown = _unknown_keys(value, _ENTERPRISE_KEYS)
+    if unknown:
+        raise _Bad(unknown)
     errors: dict[str, str] = {}
     name, code = value.get("name"), value.get("credit_code")
     if _is_empty(name):
         errors["name"] = MISSING
-    elif not isinstance(name, str):
-        errors["name"] = "须为文字"
+    else:
+        try:
+            name = clean_text(name, max_length=TEXT_MAX_LENGTH, multiline=False)
+        except TextInvalid as exc:
+            errors["name"] = exc.message
     if _is_empty(code):
         errors["credit_code"] = MISSING
     else:
@@ -350,34 +512,67 @@ def _enterprise(f: Field, value: Any) -> dict[str, str]:
             errors["credit_code"] = problem
     if errors:
         raise _BadMany({f".{k}": v for k, v in errors.items()})
-    return {"name": name.strip(), "credit_code": code.strip().upper()}
+    return {"name": name, "credit_code": code.strip().upper()}
 
 
-def _files(f: Field, value: Any) -> list[dict[str, str]]:
+def _file(item: Any, ctx: FormContext) -> dict[str, str]:
+    """One attachment: a ref the platform issued for an upload it stored, and a file name."""
+    if not isinstance(item, Mapping):
+        raise _Bad("附件须有文件名（name）和存储位置（ref）")
+    unknown = _unknown_keys(item, _FILE_KEYS)
+    if unknown:
+        raise _Bad(unknown)
+    name, ref = item.get("name"), item.get("ref")
+    if _is_empty(name) or _is_empty(ref):
+        raise _Bad("附件须有文件名（name）和存储位置（ref）")
+    try:
+        name = clean_text(name, max_length=FILE_NAME_MAX_LENGTH, multiline=False)
+    except TextInvalid as exc:
+        raise _Bad(f"附件名{exc.message}") from None
+    if "/" in name or "\\" in name:
+        raise _Bad("附件名不能含有路径（/ 或 \\）")
+    # a path, a URL or a made-up hash is refused: only what the file store holds is an attachment
+    if (not isinstance(ref, str) or FILE_REF.fullmatch(ref) is None or ctx.file_known is None
+            or not ctx.file_known(ref)):
+        raise _Bad(f"附件{_quote(name)}不是本平台保存的文件，请重新上传")
+    return {"name": name, "ref": ref}
+
+
+def _files(f: Field, value: Any, ctx: FormContext) -> list[dict[str, str]]:
     if isinstance(value, Mapping):
         value = [value]
     if not isinstance(value, (list, tuple)):
         raise _Bad("须为附件列表")
+    if len(value) > FILES_MAX:
+        raise _Bad(f"最多 {FILES_MAX} 个附件（现为 {len(value)} 个）")
     out, errors = [], {}
     for i, item in enumerate(value):
-        if (not isinstance(item, Mapping) or _is_empty(item.get("name")) or _is_empty(item.get("ref"))
-                or not isinstance(item.get("name"), str) or not isinstance(item.get("ref"), str)):
-            errors[f"[{i}]"] = "附件须有文件名（name）和存储位置（ref）"
-            continue
-        out.append({"name": item["name"], "ref": item["ref"]})
+        try:
+            out.append(_file(item, ctx))
+        except _Bad as bad:
+            errors[f"[{i}]"] = bad.message
     if errors:
         raise _BadMany(errors)
     return out
 
 
+def _row_count(f: Field, count: int) -> str | None:
+    """A table's declared bounds (and the default cap): they hold whenever the table is shown."""
+    most = f.max_rows if f.max_rows is not None else TABLE_MAX_ROWS
+    if f.min_rows is not None and count < f.min_rows:
+        return f"至少填写 {f.min_rows} 行（现为 {count} 行）"
+    if count > most:
+        return f"最多 {most} 行（现为 {count} 行）"
+    return None
+
+
 def _table(f: Field, value: Any, ctx: FormContext, env: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(value, (list, tuple)):
         raise _Bad("须为表格行的列表")
-    errors: dict[str, str] = {}
-    if f.min_rows is not None and len(value) < f.min_rows:
-        errors[""] = f"至少填写 {f.min_rows} 行（现为 {len(value)} 行）"
-    if f.max_rows is not None and len(value) > f.max_rows:
-        errors[""] = f"最多 {f.max_rows} 行（现为 {len(value)} 行）"
+    count = _row_count(f, len(value))
+    if count and len(value) > (f.max_rows or TABLE_MAX_ROWS):
+        raise _Bad(count)  # far too many rows: not worth checking each
+    errors: dict[str, str] = {"": count} if count else {}
     rows = []
     for i, row in enumerate(value):
         if not isinstance(row, Mapping):
@@ -386,7 +581,7 @@ def _table(f: Field, value: Any, ctx: FormContext, env: Mapping[str, Any]) -> li
         try:
             rows.append(_check(f.columns, row, ctx, env))
         except FormInvalid as exc:
-            errors.update({f"[{i}].{path}": msg for path, msg in exc.errors.items()})
+            errors.update({f"[{i}].{path}" if path else f"[{i}]": msg for path, msg in exc.errors.items()})
     if errors:
         raise _BadMany(errors)
     return rows
@@ -399,9 +594,9 @@ def _clean(f: Field, value: Any, ctx: FormContext, env: Mapping[str, Any]) -> An
     if kind == "number":
         return _number(f, value)
     if kind == "date":
-        return _date(f, value)
+        return _date(f, value, ctx)
     if kind == "datetime":
-        return _datetime(f, value)
+        return _datetime(f, value, ctx)
     if kind == "choice":
         return _choice(f, value)
     if kind == "multichoice":
@@ -415,7 +610,7 @@ def _clean(f: Field, value: Any, ctx: FormContext, env: Mapping[str, Any]) -> An
     if kind == "enterprise":
         return _enterprise(f, value)
     if kind == "file":
-        return _files(f, value)
+        return _files(f, value, ctx)
     if kind == "table":
         return _table(f, value, ctx, env)
     raise _Bad(f"未知的字段类型 {kind}")  # unreachable: Field.kind is a Literal
@@ -440,6 +635,8 @@ def _check(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext,
             cleaned[f.name] = [] if f.kind in _LIST_KINDS else None
             if f.required:
                 problems[f.name] = {"": MISSING}
+            elif f.kind == "table" and _row_count(f, 0):  # min_rows holds for an empty table too
+                problems[f.name] = {"": _row_count(f, 0)}
             continue
         try:
             cleaned[f.name] = _clean(f, raw, ctx, {**outer, **cleaned})
@@ -461,6 +658,9 @@ def _check(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext,
         hidden = now_hidden
     # 3. report the visible fields' problems, keep the visible fields' values
     errors: dict[str, str] = {}
+    unknown = _unknown_keys(values, {f.name for f in fields})
+    if unknown:  # never stored, so never silently: a misspelt or forged key is named
+        errors[""] = unknown
     for f in fields:
         if f.name in hidden:
             continue
@@ -474,17 +674,19 @@ def _check(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext,
 def check_form(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext) -> dict[str, Any]:
     """Check a submitted form and return its cleaned values.
 
-    - Only the form's fields are returned (other keys of `values` are dropped), and
-      only the visible ones: a field whose `visible_when` is false is neither required
-      nor kept. `visible_when` sees ``{**ctx.data, **cleaned values of this form}``
+    - Only the form's fields are returned, and only the visible ones: a field whose
+      `visible_when` is false is neither required nor kept. A key the form does not
+      declare is refused (path "" for the form, ``team[0]`` for a row): 未知字段：status、version. `visible_when` sees ``{**ctx.data, **cleaned values of this form}``
       (a hidden field's own value is not seen; the case data's is).
-    - Empty means None, "" (or only spaces), [] or {}; a visible empty field gives
-      None ([] for multichoice, file and table), or "必填" when required.
+    - Empty means None, "" (or only spaces and invisible characters), [] or {}; a visible
+      empty field gives None ([] for multichoice, file and table), or "必填" when required;
+      a table's min_rows holds even when it is not required.
     - Clean values: text stripped (textarea kept as typed), numbers as int/float
       ("12" → 12, integer fields 3.0 → 3), dates "YYYY-MM-DD", datetimes
       "YYYY-MM-DDTHH:MM" (":SS" only when not zero), multichoice in the options' order,
       bool True/False ("是"/"否" accepted), enterprise {"name", "credit_code"} with the
-      code upper-cased, files [{"name", "ref"}], table rows checked column by column.
+      code upper-cased, files [{"name", "ref"}] (only refs `ctx.file_known` accepts),
+      table rows checked column by column. The module's docstring lists the default bounds.
     - Raises FormInvalid with every bad field at once (paths like ``persons[2].measure``).
     """
     if values is None:
@@ -505,3 +707,36 @@ def widget_default(f: Field) -> Any:
     if f.kind in ("text", "textarea"):
         return ""
     return None
+
+
+# ---------------------------------------------------------------- messages with labels
+
+_PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_ENTERPRISE_LABELS = {"name": "企业名称", "credit_code": "统一社会信用代码"}
+
+
+def _where(fields: Sequence[Field], path: str) -> str:
+    """A field path (``team[0].name``) as a user reads it: 调查组成员第 1 行的姓名."""
+    text, current, field = "", list(fields), None
+    for match in _PATH_PART.finditer(path):
+        name, index = match.groups()
+        if index is not None:
+            text += f"第 {int(index) + 1} {'行' if field is not None and field.kind == 'table' else '个'}"
+            continue
+        f = next((c for c in current if c.name == name), None)
+        if f is None:
+            label = _ENTERPRISE_LABELS.get(name, name) if field is not None and field.kind == "enterprise" else name
+            f_label, current, field = label, [], None
+        else:
+            f_label, current, field = f.label, list(f.columns), f
+        text += f"的{f_label}" if text else f_label
+    return text
+
+
+def describe_errors(fields: Sequence[Field], errors: Mapping[str, str]) -> str:
+    """A refusal's errors in one sentence naming the fields by their labels (for a message line)."""
+    parts = []
+    for path, message in errors.items():
+        where = _where(fields, path) if path else ""
+        parts.append(f"{where}：{message}" if where else message)
+    return "；".join(parts)

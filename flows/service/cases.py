@@ -14,6 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from flows.core.spec import Workflow
 from flows.service import messages
 from flows.service.accounts import Accounts
 from flows.service.config import Config, data_dir, load_config
+from flows.service.files import Uploads
 from storage import ConflictError, Store
 
 
@@ -145,18 +147,28 @@ class Service:
         wf = self.definition(workflow)
         now = now or self.clock()
         actor = self.actor(user_id)
+        ctx = self._form_context()
         # check before taking a number, so a refused start uses none
-        engine.new_case(wf, self.ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
+        engine.new_case(wf, ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
         seq = self.store.next_sequence(f"case:{wf.code}:{now.year}")
         case_id = f"{wf.code}-{now.year}-{seq:05d}"
-        outcome = engine.new_case(wf, self.ctx, case_id=case_id, actor=actor, data=data or {}, now=now, unit=unit)
+        outcome = engine.new_case(wf, ctx, case_id=case_id, actor=actor, data=data or {}, now=now, unit=unit)
         return self.commit_outcome(outcome, expected_version=0)
+
+    def _form_context(self) -> engine.Context:
+        """The engine's context with the file store's answer to which refs name stored uploads."""
+        return replace(self.ctx, file_known=Uploads(self.store).known)
+
+    def store_upload(self, name: str, content: bytes) -> dict:
+        """Store an uploaded file; returns the value a file field takes ({ref, name, size, type}).
+        Raises UploadRefused (a FlowError), writing nothing; see flows.service.files."""
+        return Uploads(self.store).store_upload(name, content)
 
     def act(self, case_id: str, action: str, user_id: str, data: dict | None = None,
             comment: str | None = None, expected_version: int | None = None, now: datetime | None = None) -> dict:
         case = self.case(case_id)
         wf = self.definition_of(case)
-        outcome = engine.fire(wf, self.ctx, case, action=action, actor=self.actor(user_id),
+        outcome = engine.fire(wf, self._form_context(), case, action=action, actor=self.actor(user_id),
                               now=now or self.clock(), data=data, comment=comment,
                               expected_version=expected_version)
         return self.commit_outcome(outcome, expected_version=case["version"])

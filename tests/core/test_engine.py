@@ -47,8 +47,11 @@ def test_start_fills_title_computed_field_and_deadline():
 
 
 def test_computed_level_is_derived_not_typed():
-    case = start({**REPORT, "injuries": 3, "grade": "一般"}).case
+    case = start({**REPORT, "injuries": 3}).case
     assert case["data"]["grade"] == "重大"
+    with pytest.raises(InvalidForm) as exc:  # typing it is refused, not silently dropped (issue 9)
+        start({**REPORT, "injuries": 3, "grade": "一般"})
+    assert exc.value.errors == {"": "未知字段：grade"}
 
 
 def test_start_refuses_bad_form_with_every_field():

@@ -98,8 +98,10 @@ def test_false_is_an_answer_not_missing():
 def test_optional_empty_fields_and_extra_keys():
     fields = [F("a", "text"), F("b", "multichoice", options=["x"]), F("c", "table", columns=[F("x", "text")]),
               F("d", "file"), F("e", "enterprise"), F("f", "date")]
-    assert check_form(fields, {"a": "", "zzz": "dropped"}, CTX) == {
+    assert check_form(fields, {"a": ""}, CTX) == {
         "a": None, "b": [], "c": [], "d": [], "e": None, "f": None}
+    # a key the form does not declare is refused by name, not dropped (issue 9)
+    assert errors_of(fields, {"a": "", "zzz": "dropped"}) == {"": "未知字段：zzz"}
 
 
 def test_every_bad_field_is_listed_at_once():
@@ -236,8 +238,9 @@ def test_person_and_unit():
 
 def test_enterprise():
     f = F("enterprise", "enterprise", required=True)
-    assert clean(f, {"name": " 通达客运有限公司 ", "credit_code": "91320600ma1mxk3p27", "x": 1}) == {
+    assert clean(f, {"name": " 通达客运有限公司 ", "credit_code": "91320600ma1mxk3p27"}) == {
         "name": "通达客运有限公司", "credit_code": "91320600MA1MXK3P27"}
+    assert error(f, {"name": "某公司", "credit_code": "91320600MA1MXK3P27", "x": 1}) == "未知字段：x"  # issue 9
     errs = errors_of([f], {"enterprise": {"name": "某公司", "credit_code": "91350100M000100Y44"}})
     assert errs == {"enterprise.credit_code": "统一社会信用代码校验位错误（应为 3）"}
     errs = errors_of([f], {"enterprise": {"name": "", "credit_code": "91350100M000100Y4"}})
@@ -252,12 +255,17 @@ def test_enterprise():
 # ---------------------------------------------------------------- files
 
 def test_files():
+    # issue 9: a ref is only one the file store issued (and holds); the service tells the core which
+    stored = "sha256:" + "ab" * 32
+    ctx = FormContext(users=USERS, units=UNITS, file_known=lambda ref: ref == stored)
     f = F("evidence", "file")
-    files = [{"name": "现场照片.jpg", "ref": "files/ab/cd.jpg", "extra": 1}]
-    assert clean(f, files) == [{"name": "现场照片.jpg", "ref": "files/ab/cd.jpg"}]
-    errs = errors_of([f], {"evidence": [{"name": "a.pdf", "ref": "r1"}, {"name": "b.pdf"}, "c.pdf"]})
+    files = [{"name": "现场照片.jpg", "ref": stored, "size": 10, "type": "image/jpeg"}]
+    assert clean(f, files, ctx) == [{"name": "现场照片.jpg", "ref": stored}]
+    errs = errors_of([f], {"evidence": [{"name": "a.pdf", "ref": stored}, {"name": "b.pdf"}, "c.pdf"]}, ctx)
     assert set(errs) == {"evidence[1]", "evidence[2]"}
     assert error(f, 3) == "须为附件列表"
+    assert errors_of([f], {"evidence": [{"name": "a.pdf", "ref": stored}]}) == {  # no store: nothing is known
+        "evidence[0]": "附件「a.pdf」不是本平台保存的文件，请重新上传"}
 
 
 # ---------------------------------------------------------------- tables
@@ -360,8 +368,13 @@ def test_widget_default():
 _CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
-@given(st.text(alphabet=_CHARS, min_size=17, max_size=17), st.sampled_from(list(_CHARS)))
-def test_check_char_property(body, other):
+@given(st.sampled_from("123456789ANY"), st.sampled_from(_CHARS), st.sampled_from(["32", "11", "44", "65"]),
+       st.text(alphabet="0123456789", min_size=4, max_size=4), st.text(alphabet=_CHARS, min_size=9, max_size=9),
+       st.sampled_from(list(_CHARS)))
+def test_check_char_property(authority, kind, province, division, rest, other):
+    # issue 9: any 17 characters with their check character was valid (eighteen zeros too); a body
+    # now starts with a registration authority and a division code
+    body = authority + kind + province + division + rest
     code = body + credit_code_check_char(body)
     assert credit_code_valid(code)
     assert credit_code_valid(code.lower())

@@ -22,8 +22,10 @@ def docs(case):
 
 
 def test_accident_happy_path_with_parallel_join_linked_blacklist_and_four_principles(service, clock):
-    case = service.start("accident", "awb_zhang", {**ACCIDENT, "level": "一般"})
-    assert case["data"]["level"] == "较大"  # derived from 3 deaths, the typed value is ignored
+    with pytest.raises(InvalidForm, match="未知字段：level"):  # a typed level is refused (issue 9)
+        service.start("accident", "awb_zhang", {**ACCIDENT, "level": "一般"})
+    case = service.start("accident", "awb_zhang", ACCIDENT)
+    assert case["data"]["level"] == "较大"  # derived from 3 deaths
     cid = case["id"]
     with pytest.raises(GuardFailed, match="不同的人"):
         service.act(cid, "file_case", "awb_zhang", {**FILING, "supervision_investigator": "ygk_liu"})
