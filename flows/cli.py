@@ -143,6 +143,38 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_effects(args) -> int:
+    """Effects left pending (or running under a stale claim) by a process that died: list them, or
+    with --resume run each once here; one another runner holds now is left to it."""
+    from flows.service.effects import effect_label
+
+    svc = _service(args)
+    runner = svc.effects
+    items = runner.resume() if args.resume else runner.outstanding()
+    if not items:
+        print("没有待执行的处理。")
+        return 0
+    counts: dict[str, int] = {}
+    for case, effect in items:
+        if args.resume:
+            status = effect["status"] if effect["status"] in ("done", "failed") else "skipped"
+        else:
+            status = "todo" if runner.claimable(effect) else "skipped"
+        counts[status] = counts.get(status, 0) + 1
+        what = effect_label(svc, effect, case) + (f"（{effect['number']}）" if effect.get("number") else "")
+        claim = effect.get("claim") or {}
+        outcome = {"done": "已完成", "failed": f"失败：{effect.get('error')}", "todo": "待执行",
+                   "skipped": f"正由 {claim.get('owner', '其他进程')} 执行（{claim.get('at', '').replace('T', ' ')} 起），跳过"}[status]
+        print(f"案件 {case['id']}　{what}：{outcome}")
+    if args.resume:
+        print(f"共 {len(items)} 项：完成 {counts.get('done', 0)} 项，失败 {counts.get('failed', 0)} 项，"
+              f"跳过 {counts.get('skipped', 0)} 项。")
+        return 1 if counts.get("failed") else 0
+    print(f"共 {len(items)} 项：待执行 {counts.get('todo', 0)} 项，正在执行 {counts.get('skipped', 0)} 项。"
+          "运行 python -m flows effects --resume 执行。")
+    return 0
+
+
 JOB_PARAMS = {"drill-plan": ("year",), "drill-publish": ("year",), "statistics": ("period",), "retention": ("older_than_days",),
               "sweep": (), "reassessment": ()}
 
@@ -213,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
     sub.add_parser("verify", parents=[common], help="校验历史记录的哈希链").set_defaults(func=cmd_verify)
     sub.add_parser("sweep", parents=[common], help="处理已到期的期限（催办或自动流转）").set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("effects", parents=[common], help="列出进程中断后遗留的待执行处理；--resume 逐项执行一次")
+    p.add_argument("--resume", action="store_true", help="执行遗留的处理（每项一次；他处正在执行的跳过）")
+    p.set_defaults(func=cmd_effects)
 
     p = sub.add_parser("up", parents=[common], help="一键启动：Prefect 服务器、流程服务进程和应用（Ctrl-C 停止）")
     p.add_argument("--app-port", type=int, default=8501, help="应用端口（默认 8501）")

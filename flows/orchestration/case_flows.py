@@ -7,7 +7,6 @@ and tagged case:/workflow:/action:/actor:. A flow is also reachable as the modul
 """
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
@@ -19,7 +18,7 @@ from flows.core.errors import FlowError
 from flows.orchestration import dispatch
 from flows.orchestration.runtime import get_service
 from flows.service import EffectRunner, Service
-from flows.service.effects import MAX_ATTEMPTS, EffectFailed
+from flows.service.effects import MAX_ATTEMPTS, EffectFailed, effect_label
 
 EFFECT_RETRY_DELAYS = [1, 4]    # seconds between the attempts (MAX_ATTEMPTS in all)
 
@@ -33,36 +32,35 @@ def _keep_retrying(task_obj, task_run, state) -> bool:
 @task(name="effect", retries=MAX_ATTEMPTS - 1, retry_delay_seconds=EFFECT_RETRY_DELAYS,
       retry_condition_fn=_keep_retrying)
 def run_effect(case_id: str, effect_id: str) -> dict:
-    """One effect; EffectRunner records each attempt on the case and marks it failed after the last."""
+    """One effect, claimed first (a second claimant skips it: the effect is returned as it stands);
+    EffectRunner records each attempt on the case and marks it failed after the last."""
     return EffectRunner(get_service()).run(case_id, effect_id)
 
 
-def effect_label(svc: Service, effect: dict) -> str:
-    kind = effect["type"]
-    if kind == "document":
-        title = re.sub(r"\{[^}]*\}", "", svc.config.documents.spec(effect["template"]).title)
-        return f"出具文书：{title or effect['template']}"
-    if kind == "start_case":
-        wf = svc.config.workflows.get(effect["workflow"])
-        return f"发起关联案件：{wf.title if wf else effect['workflow']}"
-    if kind == "register":
-        return f"登记台账：{effect['table']}"
-    if kind == "notify":
-        return "待办提醒" if effect.get("kind") == "task" else f"催办通知：{'、'.join(effect.get('roles', []))}"
-    return kind
+def _outcome(state) -> str:
+    """done, failed, or running (another runner holds the effect: this run skipped it)."""
+    if not state.is_completed():
+        return "failed"
+    try:
+        effect = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - the result is not kept: it completed
+        return "done"
+    return "running" if isinstance(effect, dict) and effect.get("status") == "running" else "done"
 
 
 def carry_out(case_id: str, effect_ids: list[str] | None = None, action: str = "", actor: str = ""):
-    """The body of every case flow: run the case's pending effects (those named, or all), in order."""
+    """The body of every case flow: run the case's pending effects (those named, or all), in order;
+    one another runner holds is skipped ("running"), one whose claim went stale is taken over."""
     svc = get_service()
     case = svc.case(case_id)
+    runner = EffectRunner(svc)
     todo = [e for e in case.get("effects", [])
-            if e["status"] == "pending" and (effect_ids is None or e["id"] in effect_ids)]
+            if runner.claimable(e) and (effect_ids is None or e["id"] in effect_ids)]
     results: dict[str, str] = {}
     for effect in todo:
         state = run_effect.with_options(task_run_name=effect_label(svc, effect))(
             case_id, effect["id"], return_state=True)
-        results[effect["id"]] = "done" if state.is_completed() else "failed"
+        results[effect["id"]] = _outcome(state)
     dispatch.flush(svc)  # effects of linked cases this run started
     failed = [eid for eid, status in results.items() if status == "failed"]
     if failed:

@@ -1,13 +1,15 @@
 """The outbox's redelivery: pending effects older than a while that no flow run is carrying are
-submitted again (their process died before submitting, or Prefect was down). Better late than twice:
-when Prefect cannot be asked, nothing is resubmitted."""
+submitted again (their process died before submitting, or Prefect was down), and so are running ones
+whose claim went stale (their process died while running them; the new run takes the claim over).
+Better late than twice: when Prefect cannot be asked, nothing is resubmitted, and a resubmitted effect
+is claimed before it runs, so it still runs once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from flows.orchestration import dispatch
 from flows.orchestration.runtime import run_logger
-from flows.service import Service
+from flows.service import EffectRunner, Service
 
 RESUBMIT_AFTER_S = 120          # a pending effect older than this with no run carrying it is submitted again
 STUCK_RUN_S = 600               # a Running effects run older than this no longer counts as carrying it
@@ -55,9 +57,12 @@ def resubmit_stale(svc: Service, moment: datetime, after_s: float = RESUBMIT_AFT
     if not dispatch.is_orchestrated(svc):
         return []
     cutoff = (moment - timedelta(seconds=after_s)).isoformat(timespec="seconds")
+    runner = EffectRunner(svc)
     stale = {}
     for case in svc.store.open_cases():
-        ids = [e["id"] for e in case.get("effects", []) if e["status"] == "pending" and e.get("created_at", "") <= cutoff]
+        ids = [e["id"] for e in case.get("effects", [])
+               if (e["status"] == "pending" and e.get("created_at", "") <= cutoff)
+               or (e["status"] == "running" and runner.claimable(e, moment))]
         if ids:
             stale[case["id"]] = (case, ids)
     if not stale:

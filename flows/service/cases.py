@@ -234,16 +234,20 @@ class Service:
     # ------------------------------------------------------------ commit
     def commit_outcome(self, outcome: engine.Outcome, expected_version: int) -> dict:
         """Commit a case change with its events; pending effects ride along in the same write and are
-        handed to the effect handler once the commit is durable."""
+        handed to the effect handler once the commit is durable. A handler that runs them right here
+        (`claim_for_commit`) claims them in that same write: they are committed `running` under its claim,
+        so no other runner takes them and no second write is needed to claim them."""
         case = outcome.case
         wf = self.definition_of(case)
         new_ids = []
         if outcome.effects:
             case.setdefault("effects", [])
+            claim_for_commit = getattr(self.effects, "claim_for_commit", None)
+            held = {"status": "running", "claim": claim_for_commit()} if claim_for_commit else {}
             for effect in outcome.effects:
                 new_ids.append(uuid.uuid4().hex[:12])
                 case["effects"].append({**effect, "id": new_ids[-1], "status": "pending",
-                                        "attempts": 0, "error": None, "created_at": case["updated_at"]})
+                                        "attempts": 0, "error": None, "created_at": case["updated_at"], **held})
         try:
             committed = self.store.commit(case, outcome.events, engine.tasks(wf, case), expected_version)
         except ConflictError as exc:

@@ -5,14 +5,26 @@ An action's effects are committed with the case as pending entries of
 issue a Word document (allocating its 发文字号 first and recording it on the
 effect, so a retry reuses its own number and no number is ever given twice),
 start a linked case, write a register row, or record a notification. It then
-marks the effect done (or failed, with the reason) in a new commit. Each step
-is idempotent, so running an effect twice does no harm; the orchestration layer
-(Prefect) calls `run` as a task with retries.
+marks the effect done (or failed, with the reason) in a new commit; the orchestration
+layer (Prefect) calls `run` as a task with retries.
+
+Exactly once: before it runs an effect, a runner claims it — a versioned write on the case that
+turns it from `pending` into `running` with the claim's id, owner (host:pid) and time — so when
+several runners find the same pending effect (two workers acting on one case, a Prefect task, the
+sweep's redelivery, `flows effects --resume`) one wins the write and the others skip it. Every
+later write of the effect (its 发文字号, done, failed) checks the claim is still its own. A claim
+older than `claim_timeout_s` (WORKFLOW_EFFECT_CLAIM_TIMEOUT_S, default 10 minutes) was left by a
+process that died, and another runner may take it over; a failure releases the claim (pending
+again for the next attempt, or failed after MAX_ATTEMPTS).
 """
 from __future__ import annotations
 
+import logging
+import os
 import re
-from datetime import date, datetime
+import socket
+import uuid
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flows.core import engine
@@ -25,6 +37,67 @@ if TYPE_CHECKING:
     from flows.service.cases import Service
 
 MAX_ATTEMPTS = 3
+CLAIM_TIMEOUT_S = 600.0       # a running effect whose claim is older than this may be taken over
+CLAIM_TIMEOUT_ENV = "WORKFLOW_EFFECT_CLAIM_TIMEOUT_S"
+
+log = logging.getLogger("flows.effects")
+
+
+def claim_timeout_s() -> float:
+    """The setting: WORKFLOW_EFFECT_CLAIM_TIMEOUT_S when set, else CLAIM_TIMEOUT_S."""
+    try:
+        return float(os.environ.get(CLAIM_TIMEOUT_ENV) or CLAIM_TIMEOUT_S)
+    except ValueError:
+        return CLAIM_TIMEOUT_S
+
+
+def claimable(effect: dict, now: datetime, timeout_s: float | None = None) -> bool:
+    """Whether a runner may claim this effect now: pending, or running under a claim left too long ago."""
+    if effect["status"] == "pending":
+        return True
+    if effect["status"] != "running":
+        return False
+    claim = effect.get("claim") or {}
+    timeout = claim_timeout_s() if timeout_s is None else timeout_s
+    return not claim.get("at") or engine.parse_moment(claim["at"]) <= now - timedelta(seconds=timeout) \
+        or _owner_gone(claim.get("owner", ""))
+
+
+def _owner_gone(owner: str) -> bool:
+    """A claim of a process of this host that no longer runs (killed): no need to wait for the timeout."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's): alive
+        return False
+    return False
+
+
+def effect_label(svc: Service, effect: dict, case: dict | None = None) -> str:
+    """What an effect does, in a few words (Prefect's task names, `flows effects`); a document's title
+    is filled in from the case when it is given."""
+    kind = effect["type"]
+    if kind == "document":
+        template = svc.config.documents.spec(effect["template"]).title
+        title = fill(template, {**case["data"], "year": effect.get("created_at", "")[:4]}) if case else \
+            re.sub(r"\{[^}]*\}", "", template)
+        return f"出具文书：{title or effect['template']}"
+    if kind == "start_case":
+        wf = svc.config.workflows.get(effect["workflow"])
+        return f"发起关联案件：{wf.title if wf else effect['workflow']}"
+    if kind == "register":
+        return f"登记台账：{effect['table']}"
+    if kind == "notify":
+        return "待办提醒" if effect.get("kind") == "task" else f"催办通知：{'、'.join(effect.get('roles', []))}"
+    return kind
+
+
+class ClaimLost(FlowError):
+    """Another runner took this effect over (our claim had timed out): stop without recording anything."""
 
 
 class EffectFailed(FlowError):
@@ -37,49 +110,143 @@ class EffectRunner:
     """Performs a service's effects. As the service's `EffectHandler` it runs them inline, right after
     the commit (the CLI, tests, a machine without Prefect); under Prefect each is a task calling `run`."""
 
-    def __init__(self, service: Service):
+    def __init__(self, service: Service, owner: str | None = None, claim_timeout_s: float | None = None):
         self.service = service
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self._claim_timeout_s = claim_timeout_s
+        self._claims: dict[tuple[str, str], str] = {}  # (case, effect) → the claim this runner holds on it
+
+    @property
+    def claim_timeout_s(self) -> float:
+        return claim_timeout_s() if self._claim_timeout_s is None else self._claim_timeout_s
 
     @property
     def settings(self):
         return self.service.config.documents
 
     # ------------------------------------------------------------ as the service's handler
+    def claim_for_commit(self) -> dict:
+        """The claim a commit puts on the effects it adds: this runner runs them right after it."""
+        return {"id": uuid.uuid4().hex[:12], "owner": self.owner, "at": engine.iso(self.service.clock())}
+
     def committed(self, case: dict, effect_ids: list[str], event: dict) -> dict:
-        self.run_pending(case["id"])
+        """Run the effects the commit added (claimed in it) and whatever else of the case is pending."""
+        new = set(effect_ids)
+        now = self.service.clock()
+        for effect in case.get("effects", []):
+            if effect["id"] in new:
+                self._run_with_attempts(case["id"], effect["id"], held=(effect.get("claim") or {}).get("id"))
+            elif self.claimable(effect, now):
+                self._run_with_attempts(case["id"], effect["id"])
         return self.service.case(case["id"])
 
     # ------------------------------------------------------------ driving
+    def claimable(self, effect: dict, now: datetime | None = None) -> bool:
+        return claimable(effect, now or self.service.clock(), self.claim_timeout_s)
+
     def pending(self, case: dict) -> list[dict]:
-        return [e for e in case.get("effects", []) if e["status"] == "pending"]
+        """The effects a runner may take now: pending ones, and running ones whose claim went stale."""
+        now = self.service.clock()
+        return [e for e in case.get("effects", []) if self.claimable(e, now)]
 
     def run_pending(self, case_id: str) -> list[dict]:
         """Run every pending effect of a case now, each retried up to MAX_ATTEMPTS times."""
-        results = []
-        for effect in self.pending(self.service.case(case_id)):
-            for _ in range(MAX_ATTEMPTS):
-                try:
-                    results.append(self.run(case_id, effect["id"]))
-                    break
-                except EffectFailed as exc:
-                    if exc.effect["status"] == "failed":
-                        results.append(exc.effect)
-                        break
-        return results
+        return [self._run_with_attempts(case_id, effect["id"]) for effect in self.pending(self.service.case(case_id))]
 
-    def run(self, case_id: str, effect_id: str) -> dict:
-        """Perform one effect. A failure is recorded on the case (attempts, reason) and raised as
-        EffectFailed; after MAX_ATTEMPTS the effect is marked failed and waits for a 重试."""
+    def _run_with_attempts(self, case_id: str, effect_id: str, held: str | None = None) -> dict:
+        effect: dict = {}
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self.run(case_id, effect_id, held)
+            except EffectFailed as exc:
+                held = None  # the failure released the claim: the next attempt claims it again
+                effect = exc.effect
+                if effect["status"] == "failed":
+                    break
+        return effect
+
+    def outstanding(self) -> list[tuple[dict, dict]]:
+        """Every effect not yet done or failed, of every case (open or closed), with its case."""
+        return [(case, effect) for case in self.service.store.cases() for effect in case.get("effects", [])
+                if effect["status"] in ("pending", "running")]
+
+    def resume(self) -> list[tuple[dict, dict]]:
+        """Run once every effect left pending, or running under a stale claim, by a process that died
+        (`flows effects --resume`); one another runner holds now is left to it. Returns each effect
+        looked at, with its case, as it stands afterwards."""
+        done = []
+        for case, effect in self.outstanding():
+            if self.claimable(effect):
+                effect = self._run_with_attempts(case["id"], effect["id"])
+            done.append((case, effect))
+        return done
+
+    def run(self, case_id: str, effect_id: str, held: str | None = None) -> dict:
+        """Claim one effect and perform it. When another runner holds it (or it is done or failed), it
+        is skipped: the effect is returned as it stands. A failure is recorded on the case (attempts,
+        reason) and raised as EffectFailed; after MAX_ATTEMPTS — or at once when retrying cannot help,
+        e.g. a template over its limits — the effect is marked failed and waits for a 重试.
+        `held`: the claim the effect was committed with (`claim_for_commit`), so none is written now."""
         effect = _find(self.service.case(case_id), effect_id)
-        if effect["status"] == "done":
-            return effect
+        if held and effect["status"] == "running" and (effect.get("claim") or {}).get("id") == held:
+            claim = held
+        else:
+            claim = self.claim(case_id, effect_id)
+            if claim is None:
+                return _find(self.service.case(case_id), effect_id)
+            effect = _find(self.service.case(case_id), effect_id)
+        self._claims[case_id, effect_id] = claim
         try:
             return getattr(self, f"_do_{effect['type']}")(case_id, effect_id)
+        except ClaimLost:
+            return _find(self.service.case(case_id), effect_id)
         except Exception as exc:  # recorded on the case; the committed state is never rolled back
-            recorded = self._update_effect(case_id, effect_id, attempt=True, error=f"{type(exc).__name__}: {exc}")
-            if recorded["attempts"] >= MAX_ATTEMPTS:
-                recorded = self._update_effect(case_id, effect_id, status="failed")
+            try:
+                recorded = self._release(case_id, effect_id, claim, f"{type(exc).__name__}: {exc}",
+                                         final=bool(getattr(exc, "permanent", False)))
+            except ClaimLost:
+                return _find(self.service.case(case_id), effect_id)
             raise EffectFailed(recorded) from exc
+        finally:
+            self._claims.pop((case_id, effect_id), None)
+
+    def claim(self, case_id: str, effect_id: str) -> str | None:
+        """Take the effect for this runner (pending → running, a versioned write): the claim's id, or
+        None when it is not to be run here (done, failed, or running under a fresh claim of another)."""
+        claim_id = uuid.uuid4().hex[:12]
+        for _ in range(20):
+            case = self.service.case(case_id)
+            now = self.service.clock()
+            if not self.claimable(_find(case, effect_id), now):
+                return None
+            changed = engine.clone(case)
+            _find(changed, effect_id).update(status="running",
+                                             claim={"id": claim_id, "owner": self.owner, "at": engine.iso(now)})
+            try:
+                self.service.commit_outcome(engine.Outcome(changed, []), expected_version=case["version"])
+                return claim_id
+            except StaleVersion:
+                continue  # the case moved on meanwhile: look again (someone may have claimed it)
+        log.warning("案件 %s 持续被修改，本次未能领取处理项 %s（仍待执行）", case_id, effect_id)
+        return None
+
+    def _release(self, case_id: str, effect_id: str, claim: str, error: str, final: bool) -> dict:
+        """After a failed attempt: pending again for the next one, or failed after the last."""
+        def change(case: dict) -> engine.Outcome:
+            effect = self._held(case, effect_id, claim)
+            effect["attempts"] = effect.get("attempts", 0) + 1
+            failed = final or effect["attempts"] >= MAX_ATTEMPTS
+            effect.update(status="failed" if failed else "pending", error=error, claim=None)
+            return engine.Outcome(case, [])
+
+        return _find(self._commit_with_retry(case_id, change), effect_id)
+
+    @staticmethod
+    def _held(case: dict, effect_id: str, claim: str | None) -> dict:
+        effect = _find(case, effect_id)
+        if claim is not None and (effect.get("status") != "running" or (effect.get("claim") or {}).get("id") != claim):
+            raise ClaimLost(f"处理项 {effect_id} 已由其他进程接手")
+        return effect
 
     def reset(self, case_id: str, effect_id: str) -> dict:
         """Make a failed effect pending again with fresh attempts (the 重试 action); a done one stays done."""
@@ -179,19 +346,23 @@ class EffectRunner:
         }
 
     # ------------------------------------------------------------ bookkeeping
-    def _update_effect(self, case_id: str, effect_id: str, attempt: bool = False, **changes) -> dict:
+    def _update_effect(self, case_id: str, effect_id: str, **changes) -> dict:
+        """Change the effect's fields; while this runner is running it, only if its claim still holds
+        (else ClaimLost: another runner took it over)."""
+        holder = self._claims.get((case_id, effect_id))
+
         def change(case: dict) -> engine.Outcome:
-            effect = _find(case, effect_id)
-            effect.update(changes)
-            if attempt:
-                effect["attempts"] = effect.get("attempts", 0) + 1
+            self._held(case, effect_id, holder).update(changes)
             return engine.Outcome(case, [])
 
         case = self._commit_with_retry(case_id, change)
         return _find(case, effect_id)
 
     def _finish(self, case_id: str, effect_id: str, outcome_of) -> dict:
+        claim = self._claims.get((case_id, effect_id))
+
         def change(case: dict) -> engine.Outcome:
+            self._held(case, effect_id, claim)
             outcome = outcome_of(case)
             effect = _find(outcome.case, effect_id)
             effect.update(status="done", error=None)
