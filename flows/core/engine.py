@@ -10,7 +10,7 @@ Case layout (keys): id, workflow, workflow_version, title, unit, status
 ("open"/"closed"), active (list of current states: more than one inside a
 parallel split), entered ({state: iso time}), data, countersigns
 ({transition: {participant: signature}}), deadlines (list), links, documents,
-created_by, created_at, updated_at, closed_at, version (set by storage).
+created_by, participants (who acted on it), created_at, updated_at, closed_at, version (set by storage).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flows.core import deadlines, forms, permissions, scope
+from flows.core import deadlines, forms, interventions, permissions, scope
 from flows.core.errors import (
     CommentRequired,
     FlowError,
@@ -149,6 +149,8 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
                     else:
                         role, unit = key.split("@", 1)
                         holders.append((role, unit, None))
+            elif case.get("assigned", {}).get(state) and (t.roles or t.assignee):
+                holders = [(None, None, case["assigned"][state]["user"])]  # handed to a colleague (转办)
             elif t.assignee and case["data"].get(t.assignee):
                 holders = [(None, None, case["data"][t.assignee])]
             else:
@@ -180,7 +182,8 @@ def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: 
         "id": case_id, "workflow": defn.name, "workflow_version": defn.version,
         "title": _title(defn, cleaned, case_id), "unit": unit or actor.unit, "status": "open",
         "active": [initial], "entered": {initial: iso(now)}, "data": cleaned, "countersigns": {},
-        "deadlines": [], "links": [], "documents": [], "created_by": actor.id, "created_at": iso(now),
+        "deadlines": [], "links": [], "documents": [], "created_by": actor.id,
+        "participants": [] if actor.is_system else [actor.id], "created_at": iso(now),
         "updated_at": iso(now), "closed_at": None, "version": 0,
     }
     deadlines.enter_timers(defn, ctx, case, initial, now)
@@ -220,6 +223,8 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         raise CommentRequired({"comment": f"请填写{what}"})
 
     case = clone(case)
+    if not actor.is_system and actor.id not in case.setdefault("participants", []):
+        case["participants"].append(actor.id)  # who acted on it: their 已办, and who may see it
     before = case["data"]
     cleaned = _check(defn, ctx, t.form, data, before)
     # the event keeps the checked answers, never the raw payload: replay checks them again
@@ -248,6 +253,8 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
 
     active_before = set(case["active"])
     derived = _move(defn, ctx, case, source, t.target or source, now, returning=t.kind == "return")
+    if source not in case["active"]:
+        case.get("assigned", {}).pop(source, None)  # a step handed to a colleague ends with the step
     event["to"] = list(case["active"])
     env = scope.env(defn, merged, case, now)
     effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
@@ -491,6 +498,8 @@ def replay(defn: Workflow, ctx: Context, case_id: str, events: list[dict]) -> di
             case = add_link(case, e["case_id_linked"], e["relation"], now).case
         elif e["type"] == "document":
             case = add_document(case, e["document"], now).case
+        elif e["type"] in ("transferred", "urged", "withdrawn", "cancelled"):
+            case = interventions.apply(case, e)
     if case is None:
         raise ValueError(f"案件 {case_id} 没有发起记录")
     return case

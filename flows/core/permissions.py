@@ -25,6 +25,11 @@ def permitted(t: Transition, case: dict, actor: Actor) -> str | None:
     """None when `actor` may fire `t`, else the reason in Chinese."""
     if actor.is_system:
         return None
+    if not t.countersign:  # a step handed to a colleague (转办) is theirs alone
+        for state in t.sources:
+            handed = case.get("assigned", {}).get(state)
+            if handed and state in case["active"]:
+                return None if handed["user"] == actor.id else f"「{t.label}」已转办给其他人办理"
     if not t.roles and not t.countersign and not t.assignee:
         return f"「{t.label}」只由系统自动执行"
     if t.countersign:

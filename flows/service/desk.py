@@ -240,7 +240,8 @@ def history_rows(svc: Service, case: dict) -> list[dict]:
     out = []
     for event in svc.history(case["id"]):
         kind = event.get("type")
-        what = event.get("label") if kind in ("transition", "signed", "escalated") else EVENT_LABELS.get(kind, kind)
+        what = event.get("label") if kind in ("transition", "signed", "escalated", "transferred", "urged", "withdrawn",
+                                              "cancelled") else EVENT_LABELS.get(kind, kind)
         if kind == "transition" and event.get("kind") in KIND_LABELS:
             what = f"{KIND_LABELS[event['kind']]}：{event.get('label')}"
         if kind == "signed":
@@ -249,7 +250,9 @@ def history_rows(svc: Service, case: dict) -> list[dict]:
             doc = event.get("document") or {}
             what = f"出具文书：{doc.get('title', '')}" + (f"（{doc['number']}）" if doc.get("number") else "")
         if kind == "linked":
-            what = f"关联案件：{event.get('case') or event.get('other') or ''}"
+            what = f"关联案件：{event.get('case_id_linked', '')}"
+        if kind == "transferred":
+            what = f"{event.get('label')}（转给{event.get('to_name', '')}）"
         if kind == "joined":
             what = f"并行环节汇合，进入「{'、'.join(labels.get(s, s) for s in event.get('to', []))}」"
         changes = [f"{known.get(k, (None, ''))[0].label if k in known else k}："

@@ -33,8 +33,8 @@ def header(svc, wf, case: dict) -> None:
     if holders:
         st.caption("待办人：" + "；".join(plain(f"{h['label']}：{h['who']}") for h in holders))
     for link in case.get("links", []):
-        st.page_link("pages/case.py", label=f"关联案件 {link.get('case') or link.get('id')}（{link.get('relation', '')}）",
-                     query_params={"id": link.get("case") or link.get("id")}, icon=":material/link:")
+        st.page_link("pages/case.py", label=f"关联案件 {link['case_id']}（{link.get('relation', '')}）",
+                     query_params={"id": link["case_id"]}, icon=":material/link:")
 
 
 def data_section(svc, case: dict) -> None:

@@ -1,0 +1,91 @@
+"""转办, 催办, 撤回 and 作废 as the service carries them out: who may, then one versioned commit.
+
+The rules of each are in `flows.core.interventions`; here are the checks that need the whole
+organisation or the history (who may see the case, who is an admin, what was the case before the
+action taken back), and the commit with the case's version, so a stale page is refused.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flows.core import engine, interventions
+from flows.core.errors import NotAvailable, NotPermitted
+from flows.service import desk
+from flows.service.cases import Service
+
+
+def _commit(svc: Service, case: dict, new: dict, events: list[dict], effects: list[dict] | None = None) -> dict:
+    return svc.commit_outcome(engine.Outcome(new, events, effects or []), expected_version=case["version"])
+
+
+def _open(svc: Service, user_id: str, case_id: str, expected_version: int | None) -> dict:
+    case = desk.open_case(svc, user_id, case_id)
+    if expected_version is not None and expected_version != case["version"]:
+        from flows.core.errors import StaleVersion
+
+        raise StaleVersion(case_id, expected_version, case["version"])
+    return case
+
+
+def transferable_to(svc: Service, user_id: str, case_id: str, state: str) -> list[dict]:
+    """Colleagues who could hold the step instead of me: {id, name, unit}."""
+    case = svc.case(case_id)
+    wf = svc.definition_of(case)
+    bare = {**case, "assigned": {k: v for k, v in case.get("assigned", {}).items() if k != state}}
+    return [{"id": u.id, "name": u.name, "unit": u.unit} for u in svc.org.users
+            if u.id != user_id and interventions.holds(wf, bare, state, svc.actor(u.id))]
+
+
+def held_states(svc: Service, user_id: str, case: dict) -> list[str]:
+    wf = svc.definition_of(case)
+    actor = svc.actor(user_id)
+    return [s for s in case["active"] if case["status"] == "open" and interventions.holds(wf, case, s, actor)]
+
+
+def transfer(svc: Service, case_id: str, user_id: str, state: str, to_user: str, comment: str | None = None,
+             expected_version: int | None = None, now: datetime | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version)
+    new, events, effects = interventions.transfer(svc.definition_of(case), case, state=state,
+                                                  actor=svc.actor(user_id), colleague=svc.actor(to_user),
+                                                  now=now or svc.clock(), comment=comment)
+    return _commit(svc, case, new, events, effects)
+
+
+def urge(svc: Service, case_id: str, user_id: str, comment: str | None = None,
+         expected_version: int | None = None, now: datetime | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version)
+    rows = engine.tasks(svc.definition_of(case), case)
+    new, events, effects = interventions.urge(svc.definition_of(case), case, rows, actor=svc.actor(user_id),
+                                              now=now or svc.clock(), comment=comment)
+    return _commit(svc, case, new, events, effects)
+
+
+def withdrawable(svc: Service, user_id: str, case: dict) -> dict | None:
+    """My last action on the case, when I may still take it back."""
+    if case.get("cancelled"):
+        return None
+    return interventions.withdrawable(svc.history(case["id"]), svc.actor(user_id))
+
+
+def withdraw(svc: Service, case_id: str, user_id: str, comment: str | None = None,
+             expected_version: int | None = None, now: datetime | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version)
+    history = svc.history(case_id)
+    taken_back = interventions.withdrawable(history, svc.actor(user_id))
+    if taken_back is None or case.get("cancelled"):
+        raise NotAvailable("只能撤回本人最近一次办理，且下一环节尚未办理")
+    before = engine.replay(svc.definition_of(case), svc.ctx, case_id,
+                           [e for e in history if e["seq"] < taken_back["seq"]])
+    new, events = interventions.withdraw(case, before, taken_back, actor=svc.actor(user_id), now=now or svc.clock(),
+                                         comment=comment)
+    return _commit(svc, case, new, events)
+
+
+def cancel(svc: Service, case_id: str, user_id: str, reason: str | None,
+           expected_version: int | None = None, now: datetime | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version)
+    actor = svc.actor(user_id)
+    if not desk.is_admin(svc, actor):
+        raise NotPermitted("只有管理员可以作废案件")
+    new, events = interventions.cancel(case, actor=actor, now=now or svc.clock(), reason=reason)
+    return _commit(svc, case, new, events)
