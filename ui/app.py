@@ -63,4 +63,6 @@ with st.sidebar:
     write_cookie()
 st.title("县交通运输局安全生产流程平台")
 st.caption(status_line(svc))
+if notice := svc.config.warning():  # a workflow file that did not load is skipped; the others run
+    st.warning(notice)
 page.run()

@@ -214,6 +214,18 @@ def fields_of(wf: Workflow) -> dict[str, tuple[Field, str]]:
     return found
 
 
+def attachment(svc: Service, user_id: str, case_id: str, ref: str):
+    """An attachment of a case this person may see: (path, original name); NotPermitted otherwise."""
+    from flows.service.files import Uploads
+
+    case = open_case(svc, user_id, case_id)
+    for value in case["data"].values():
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, dict) and item.get("ref") == ref:
+                return Uploads(svc.store).path(ref), item.get("name") or ref
+    raise NotPermitted("该附件不属于本案件")
+
+
 def data_by_step(svc: Service, case: dict) -> list[dict]:
     """The case's data grouped by the step that filled it: [{step, fields: [{label, value, rows?}]}]."""
     wf = svc.definition_of(case)
@@ -224,6 +236,8 @@ def data_by_step(svc: Service, case: dict) -> list[dict]:
             continue
         f, step = known.get(key, (None, "其他"))
         entry = {"key": key, "label": f.label if f else key, "value": display(svc, f, value)}
+        if f is not None and f.kind == "file" and isinstance(value, list):
+            entry["files"] = [v for v in value if isinstance(v, dict) and v.get("ref")]
         if f is not None and f.kind == "table" and isinstance(value, list):
             columns = {c.name: c for c in f.columns}
             entry["rows"] = [{(columns[k].label if k in columns else k): display(svc, columns.get(k), v)

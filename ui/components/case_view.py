@@ -37,7 +37,7 @@ def header(svc, wf, case: dict) -> None:
                      query_params={"id": link["case_id"]}, icon=":material/link:")
 
 
-def data_section(svc, case: dict) -> None:
+def data_section(svc, user: str, case: dict) -> None:
     with st.expander("案件信息", expanded=True):
         groups = desk.data_by_step(svc, case)
         if not groups:
@@ -51,6 +51,9 @@ def data_section(svc, case: dict) -> None:
                 if "rows" in f:
                     st.markdown(plain(f["label"]))
                     st.table(f["rows"] or [{}])
+                for i, item in enumerate(f.get("files", [])):
+                    path, name = desk.attachment(svc, user, case["id"], item["ref"])
+                    download(f"下载附件：{name}", path, name, key=f"att-{case['id']}-{f['key']}-{i}")
 
 
 @st.fragment(run_every=2)

@@ -13,5 +13,8 @@ def download(label: str, path: Path, name: str, key: str) -> None:
     if not path.exists():
         st.caption(f"{label}（文件缺失）")
         return
-    mime = XLSX if name.endswith(".xlsx") else DOCX
+    import mimetypes
+
+    mime = XLSX if name.endswith(".xlsx") else DOCX if name.endswith(".docx") else \
+        (mimetypes.guess_type(name)[0] or "application/octet-stream")
     st.download_button(label, data=path.read_bytes(), file_name=name, mime=mime, key=key)

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from flows.core.errors import FlowError
 from flows.core.forms import Field
 from flows.core.spec import Workflow
 from flows.service import desk
@@ -92,7 +93,13 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
         return {"name": name, "credit_code": code} if name or code else None
     if f.kind == "file":
         uploads = st.file_uploader(label, accept_multiple_files=True, key=key, help=help_text)
-        return [svc.store_upload(u.name, u.getvalue()) for u in uploads] if uploads else (current or None)
+        stored = []
+        for upload in uploads or []:
+            try:
+                stored.append(svc.store_upload(upload.name, upload.getvalue()))
+            except FlowError as exc:  # too large, a type not allowed, content not what its name says
+                st.error(f"{upload.name}：{exc}")
+        return stored or current or None
     if f.kind == "table":
         import pandas as pd
 

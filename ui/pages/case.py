@@ -7,6 +7,7 @@ import streamlit as st
 from flows.core.errors import CommentRequired, FlowError, InvalidForm, NotFound, NotPermitted, StaleVersion
 from flows.service import desk
 from ui.components import form
+from ui.components.case_actions import other_actions
 from ui.components.case_view import data_section, documents_section, header, history_section
 from ui.components.diagram import dot
 from ui.session import service, user_or_stop
@@ -67,9 +68,10 @@ with left:
         st.info("本案当前没有需要您办理的环节。")
     for a in refused:
         st.caption(f"「{a.label}」暂不可办理：{a.reason}")
+    other_actions(svc, user, case)
     if st.session_state.get("case-notice"):
         st.success(st.session_state.pop("case-notice"))
-    data_section(svc, case)
+    data_section(svc, user, case)
     documents_section(svc, case["id"])
     with st.expander("意见"):
         text = st.text_area("发表意见", key=f"comment-{case['id']}")
