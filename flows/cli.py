@@ -79,7 +79,16 @@ def cmd_start(args) -> int:
     svc = _service(args)
     case = svc.start(args.workflow, args.as_user, _json_arg(args.data, "--data"), unit=args.unit)
     _print_json(case)
+    _deadline_warnings(svc, case)
     return 0
+
+
+def _deadline_warnings(svc, case: dict) -> None:
+    """Say so when a deadline was counted Monday–Friday: nobody entered that year's holidays."""
+    from flows.service import desk
+
+    for line in desk.deadline_warnings(svc, case):
+        print(f"注意：{line}", file=sys.stderr)
 
 
 def cmd_act(args) -> int:
@@ -87,6 +96,7 @@ def cmd_act(args) -> int:
     case = svc.act(args.case, args.action, args.as_user, _json_arg(args.data, "--data"), comment=args.comment,
                    expected_version=args.expect_version)
     _print_json(case)  # printed only after the commit returned: it is durable
+    _deadline_warnings(svc, case)
     return 0
 
 
@@ -126,7 +136,8 @@ def cmd_demo(args) -> int:
 def cmd_up(args) -> int:
     from flows.orchestration.stack import up
 
-    return up(args.data_dir, app_port=args.app_port, prefect_port=args.prefect_port, timeout=args.timeout)
+    return up(args.data_dir, app_port=args.app_port, prefect_port=args.prefect_port, timeout=args.timeout,
+              host=args.host, api_auth=args.api_auth)
 
 
 def cmd_prepare(args) -> int:
@@ -254,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app-port", type=int, default=8501, help="应用端口（默认 8501）")
     p.add_argument("--prefect-port", type=int, default=4200, help="Prefect 服务器及界面端口（默认 4200）")
     p.add_argument("--timeout", type=float, default=120, help="等待全部就绪的最长秒数")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="监听地址（默认 127.0.0.1，只有本机可访问；如 0.0.0.0 则局域网可访问，此时 Prefect 接口必须认证）")
+    p.add_argument("--api-auth", action=argparse.BooleanOptionalAction, default=None,
+                   help="Prefect 接口认证（默认：监听本机以外的地址时开启）")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("prepare", parents=[common], help="预先建好 Prefect 数据库（缩短首次启动时间；安装后运行一次）")
@@ -292,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except InvalidForm as exc:
-        for path, message in exc.errors.items():
-            print(f"{path}: {message}", file=sys.stderr)
+        for path, message in exc.errors.items():  # the field by its label, and the key the JSON uses
+            label = exc.labels.get(path)
+            where = f"{label}（{path}）" if label and label != path else path
+            print(f"{where}：{message}" if where else message, file=sys.stderr)
         return 2
     except DefinitionError as exc:
         for line in exc.problems:

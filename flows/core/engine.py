@@ -304,6 +304,7 @@ def _check(defn: Workflow, ctx: Context, form_name: str | None, data: dict, case
         error = InvalidForm(exc.errors)
         # the sentence a user reads names the fields by their labels (errors keep the paths, for widgets)
         error.message = f"表单填写有误：{forms.describe_errors(fields, exc.errors)}"
+        error.labels = {path: forms.field_label(fields, path) for path in exc.errors}
         error.args = (error.message,)
         raise error from None
 

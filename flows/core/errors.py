@@ -37,6 +37,7 @@ class InvalidForm(FlowError):
 
     def __init__(self, errors: dict[str, str]):
         self.errors = dict(errors)
+        self.labels: dict[str, str] = {}  # path → the field as a user reads it, when the form is known
         detail = "；".join(f"{k}: {v}" for k, v in self.errors.items())
         super().__init__(f"表单填写有误：{detail}")
 

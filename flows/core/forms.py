@@ -733,6 +733,11 @@ def _where(fields: Sequence[Field], path: str) -> str:
     return text
 
 
+def field_label(fields: Sequence[Field], path: str) -> str:
+    """A field path as a user reads it (``team[0].name`` → 调查组成员第 1 行的姓名)."""
+    return _where(fields, path) if path else ""
+
+
 def describe_errors(fields: Sequence[Field], errors: Mapping[str, str]) -> str:
     """A refusal's errors in one sentence naming the fields by their labels (for a message line)."""
     parts = []

@@ -115,12 +115,21 @@ def days_left(svc: Service, due: str | None, today: date) -> int | None:
     return -svc.config.calendar.workdays_between(end, today)
 
 
-def calendar_warnings(svc: Service, due: str | None, today: date) -> list[str]:
-    """Said beside a deadline counted Monday–Friday because nobody entered that year's holidays."""
-    if not due:
-        return []
-    end = date.fromisoformat(due[:10])
-    return svc.config.calendar.warnings(min(today, end), max(today, end))
+def deadline_warnings(svc: Service, case: dict) -> list[str]:
+    """Said beside a case's running deadlines counted in 工作日 that reach a year nobody entered the
+    holidays of: they were counted Monday–Friday."""
+    wf = svc.definition_of(case)
+    today = svc.clock().date()
+    found: list[str] = []
+    for d in case.get("deadlines", []):
+        state = wf.state(d.get("state", ""))
+        timer = next((t for t in state.timers if t.name == d.get("timer")), None) if state else None
+        if d["status"] != "pending" or not d.get("due") or timer is None or timer.unit != "workdays":
+            continue
+        start = date.fromisoformat(d.get("entered", d["due"])[:10])
+        end = date.fromisoformat(d["due"][:10])
+        found += [w for w in svc.config.calendar.warnings(min(start, today), max(end, today)) if w not in found]
+    return found
 
 
 def inbox_page(svc: Service, user_id: str, page: int = 0, size: int = 20) -> tuple[list[dict], bool]:

@@ -34,7 +34,7 @@ def test_start_act_show_and_refusals(tmp_path):
     assert [(e["type"], e["status"]) for e in case["effects"]] == [("notify", "done")]
     cid = case["id"]
     bad = cli("start", "accident", "--as", "awb_zhang", "--data", '{"deaths": -1}', data_dir=tmp_path)
-    assert bad.returncode == 2 and "deaths: " in bad.stderr and "place: 必填" in bad.stderr
+    assert bad.returncode == 2 and "死亡人数（deaths）：应不小于 0" in bad.stderr and "事故地点（place）：必填" in bad.stderr
     assert cli("start", "accident", "--as", "nobody", data_dir=tmp_path).returncode == 2
     assert "不是有效的 JSON" in cli("start", "accident", "--as", "awb_zhang", "--data", "{x", data_dir=tmp_path).stderr
     refused = cli("act", cid, "close_case", "--as", "juzhang", data_dir=tmp_path)

@@ -27,7 +27,7 @@ def header(svc, wf, case: dict) -> None:
     for column, (label, value) in zip(st.columns([2, 3, 3, 1]), facts, strict=True):
         column.caption(label)
         column.markdown(value)
-    for warning in desk.calendar_warnings(svc, due, today):
+    for warning in desk.deadline_warnings(svc, case):
         st.warning(warning)
     holders = desk.holders(svc, case)
     if holders:

@@ -38,6 +38,4 @@ table = [{"案件编号": r["case_id"], "标题": r["title"], "流程": r["workf
 case_table("inbox-table", table, ["案件编号", "标题", "流程", "当前环节", "办理期限", "期限状态", "剩余"], styler=colour,
            hidden=("剩余",))
 pager_buttons("inbox")
-today = svc.clock().date()
-for warning in sorted({w for r in rows for w in desk.calendar_warnings(svc, r.get("due"), today)}):
-    st.caption(f"注：{warning}")
+
