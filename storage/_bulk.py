@@ -7,6 +7,7 @@ from storage._chain import link
 from storage._files import atomic_write, fsync_dir
 from storage._layout import HISTORY_SPAN, partition_of, shard_of
 from storage._parts import Part
+from storage._seal import SEAL, xor
 from storage.errors import StorageError
 
 
@@ -34,6 +35,18 @@ class BulkLoadMixin:
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
+            self._check_writable()
+            seen = set()  # refused before anything is written
+            for doc in docs:
+                cid = doc.get("id")
+                if not isinstance(cid, str) or doc.get("status") not in ("open", "closed"):
+                    raise StorageError(f"批量导入的案件 {cid!r} 缺少编号或状态")
+                if cid in seen or self._locate(cid)[1] is not None:
+                    raise StorageError(f"案件 {cid} 已存在，不能批量导入")
+                seen.add(cid)
+            unknown = [cid for cid in by_case if cid not in seen]
+            if unknown:
+                raise StorageError(f"批量导入的事件属于未导入的案件：{', '.join(map(str, unknown[:5]))}")
             self._checkpoint_locked(force=True)  # the journal is empty now
             lsn = (self._lsn // HISTORY_SPAN + 1) * HISTORY_SPAN  # a fresh history segment span
             end = lsn + HISTORY_SPAN - 1
@@ -44,19 +57,17 @@ class BulkLoadMixin:
             def add(part: Part, op: tuple) -> None:
                 ops.setdefault(id(part), (part, []))[1].append(op)
 
-            seen = set()
             hot_ops: list = []
+            digest = self._state[1]  # the state digest: every new seal goes in (see storage._seal)
             for doc in docs:
-                cid = doc.get("id")
-                if not isinstance(cid, str) or doc.get("status") not in ("open", "closed"):
-                    raise StorageError(f"批量导入的案件 {cid!r} 缺少编号或状态")
-                if cid in seen or self._locate(cid)[1] is not None:
-                    raise StorageError(f"案件 {cid} 已存在，不能批量导入")
-                seen.add(cid)
+                cid = doc["id"]
                 evs = by_case.pop(cid, [])
-                head, n = link(cid, evs, "", 0)
                 doc["version"] = int(doc.get("version") or 1)
+                head, n = link(cid, evs, "", 0, version=doc["version"])
                 doc["history_head"], doc["history_len"] = head, n
+                doc.pop(SEAL, None)
+                doc[SEAL] = self._sealer.case(doc)
+                digest = xor(digest, doc[SEAL])
                 if doc["status"] == "closed":
                     add(self._archive(cid), ("case", doc))
                 else:
@@ -64,18 +75,19 @@ class BulkLoadMixin:
                     hot_ops.append(("tasks", cid, task_rows.pop(cid, [])))
                 if evs:
                     add(self._segment(partition_of(cid), shard_of(cid), lsn // HISTORY_SPAN), ("events", evs))
-            if by_case:
-                raise StorageError(f"批量导入的事件属于未导入的案件：{', '.join(map(str, list(by_case)[:5]))}")
             for name, value in (sequences or {}).items():
                 current = self.hot.get_doc("sequences", name)
                 if not current or current["value"] < value:
-                    hot_ops.append(("seq", name, int(value)))
-            if hot_ops:
-                ops[id(self.hot)] = (self.hot, hot_ops)
+                    seal = self._sealer.seq(name, int(value))
+                    digest = xor(digest, xor(self._sealer.seq(name, current["value"]), seal) if current else seal)
+                    hot_ops.append(("seq", name, int(value), seal))
+            ops[id(self.hot)] = (self.hot, hot_ops)  # always: hot.json keeps the new state digest
             for part, part_ops in ops.values():
                 part.load()
                 part.apply(lsn, part_ops)
             self._lsn = end
+            self._state = (end, digest, self._sealer.state(end, digest))
+            self.hot.extra_meta = {"state": list(self._state)}
             dirs = set()
             for part, _ in ops.values():
                 part.path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +96,7 @@ class BulkLoadMixin:
                 dirs.add(part.path.parent)
             for d in dirs:
                 fsync_dir(d)
+            self._mark.write(end, digest)
             for key in set(self._parts) - before:  # keep memory small: they are on disk now
                 self._parts[key].unload()
             return len(docs)

@@ -2,8 +2,9 @@
 a case's chain and checking a whole chain.
 
 Every event carries `case_id`, `seq` (1, 2, ...), `prev_hash` (the hash of the event before it, ""
-for the first) and `hash` = sha256 of its canonical JSON without `hash`; the case document keeps
-`history_head` (the last hash) and `history_len`. What is hashed and how is fixed by stored data:
+for the first), `case_version` (the case version its commit made; events written before it was kept
+have none) and `hash` = sha256 of its canonical JSON without `hash`; the case document keeps
+`history_head` (the last hash) and `history_len`, and its seal (`storage._seal`) covers both. What is hashed and how is fixed by stored data:
 a change here makes every existing history fail `verify()`.
 """
 from __future__ import annotations
@@ -24,13 +25,15 @@ def event_hash(event: dict) -> str:
     return hashlib.sha256(canonical(event)).hexdigest()
 
 
-def link(case_id: str, events: list[dict], head: str, n: int) -> tuple[str, int]:
-    """Chain `events` (changed in place) onto a case whose chain ends at `head` after `n` events;
-    returns the new head and length, which the case document records."""
+def link(case_id: str, events: list[dict], head: str, n: int, version: int | None = None) -> tuple[str, int]:
+    """Chain `events` (changed in place) onto a case whose chain ends at `head` after `n` events,
+    committed as case version `version`; returns the new head and length, which the case records."""
     for ev in events:
         ev.pop("hash", None)  # a caller's hash is never trusted: the store computes it
         n += 1
         ev["case_id"], ev["seq"], ev["prev_hash"] = case_id, n, head
+        if version is not None:
+            ev["case_version"] = version
         head = ev["hash"] = event_hash(ev)
     return head, n
 

@@ -19,6 +19,14 @@ def deep_copy(obj):
     return obj
 
 
+def public(doc):
+    """What a caller gets back: a private copy without the store's seal (`storage._seal`)."""
+    out = deep_copy(doc)
+    if type(out) is dict:
+        out.pop("_seal", None)
+    return out
+
+
 def normalize(obj, what: str):
     """A JSON round trip: a private copy that is exactly what replay will see."""
     try:

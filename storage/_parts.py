@@ -217,8 +217,11 @@ class HotPart(Part):
             table[did] = task
             self._index_task(did, task)
 
-    def op_seq(self, name: str, value: int) -> None:
-        self.put_doc("sequences", name, {"_key": name, "value": value})
+    def op_seq(self, name: str, value: int, seal: str | None = None) -> None:
+        doc = {"_key": name, "value": value}
+        if seal is not None:
+            doc["_seal"] = seal
+        self.put_doc("sequences", name, doc)
 
     def op_put(self, table: str, key: str, doc: dict) -> None:
         self.put_doc(table, key, doc)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from tinydb import Query
 
-from storage._json import deep_copy
+from storage._json import deep_copy, public
 from storage._layout import partition_of, shard_of
 from storage.errors import NotFound
 
@@ -23,7 +23,7 @@ class QueriesMixin:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            return deep_copy(self._locate(case_id)[1])
+            return public(self._locate(case_id)[1])
 
     def history(self, case_id: str) -> list[dict]:
         with self._mutex:
@@ -56,7 +56,7 @@ class QueriesMixin:
             hot = [d for d in self.hot.tables.get("cases", {}).values() if keep(d)] if status != "closed" else []
             shards = self._archive_parts() if include_closed and status != "open" else []
         for doc in hot:
-            yield deep_copy(doc)
+            yield public(doc)
         for part in shards:
             with self._mutex:
                 part.load()
@@ -64,7 +64,7 @@ class QueriesMixin:
                 table = part.table("cases")
                 found = table.search(cond) if cond is not None else table.all()
             for doc in found:
-                yield deep_copy(dict(doc))
+                yield public(dict(doc))
 
     def open_cases(self) -> Iterator[dict]:
         with self._mutex:
@@ -72,7 +72,7 @@ class QueriesMixin:
             self._catch_up(locked=False)
             docs = list(self.hot.tables.get("cases", {}).values())
         for doc in docs:
-            yield deep_copy(doc)
+            yield public(doc)
 
     # ------------------------------------------------------------ inbox
     def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]],
@@ -115,10 +115,25 @@ class QueriesMixin:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            return deep_copy(self.hot.get_doc(table, key))
+            return public(self.hot.get_doc(table, key))
 
     def all(self, table: str) -> list[dict]:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            return [deep_copy(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
+            return [public(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
+
+    def sequences(self) -> dict[str, int]:
+        """Every counter by name (`next_sequence`), e.g. {"case:SG:2025": 12}."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return {d["_key"]: d["value"] for d in self.hot.tables.get("sequences", {}).values()}
+
+    def tasks_of(self, case_id: str) -> list[dict]:
+        """The stored task rows of one open case (what the inbox shows for it), in stored order."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            tasks = self.hot.tables.get("tasks", {})
+            return [deep_copy(tasks[did]) for did in self.hot.task_by_case.get(case_id, ()) if did in tasks]

@@ -11,13 +11,18 @@ Versions:
 2. Tasks name it `unit` (None: any unit), like the organisation file does; every case carries
    `history_len`, so `verify()` tells a cut-off history apart from an intact one at a glance and the
    UI shows the count without loading the history partition.
+3. Seals (`storage._seal`): every case, small-table record and counter carries `_seal`, hot.json's
+   `_meta` the sealed state digest, `meta.json` the key's id, `wal.mark` the high-water mark. The step
+   seals the data as it finds it (what happened to it before cannot be told afterwards).
+
+A step is called with the data directory and the `Sealer` of the opening store.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _partition_files(data_dir: Path, folder: str) -> list[Path]:
@@ -25,7 +30,7 @@ def _partition_files(data_dir: Path, folder: str) -> list[Path]:
     return sorted(root.glob("*/*.json")) if root.is_dir() else []
 
 
-def migrate_1_to_2(data_dir: Path) -> None:
+def migrate_1_to_2(data_dir: Path, sealer=None) -> None:
     from storage._files import read_tinydb, write_tinydb
 
     counts: dict[str, int] = {}
@@ -47,5 +52,49 @@ def migrate_1_to_2(data_dir: Path) -> None:
             write_tinydb(path, tables)
 
 
+def migrate_2_to_3(data_dir: Path, sealer) -> None:
+    import json
+
+    from storage._files import atomic_write, read_tinydb, write_tinydb
+    from storage._mark import Mark
+    from storage._seal import SEAL, UNSEALED_HOT, ZERO, xor
+
+    digest = ZERO
+    hot_path = data_dir / "hot.json"
+    hot = read_tinydb(hot_path)
+    for path in [hot_path, *_partition_files(data_dir, "archive")]:
+        tables = hot if path == hot_path else read_tinydb(path)
+        changed = False
+        for table, docs in tables.items():
+            if table == "cases":
+                seal_of = sealer.case
+            elif table in UNSEALED_HOT or path != hot_path:
+                continue
+            else:
+                def seal_of(doc, table=table):
+                    return sealer.of_hot_doc(table, doc)
+            for doc in docs.values():
+                seal = seal_of(doc)
+                digest = xor(digest, seal)
+                if doc.get(SEAL) != seal:
+                    doc[SEAL] = seal
+                    changed = True
+        if changed and path != hot_path:
+            write_tinydb(path, tables)
+    meta = hot.setdefault("_meta", {}).setdefault("1", {})
+    lsn = int(meta.get("lsn", 0))
+    meta["state"] = [lsn, digest, sealer.state(lsn, digest)]
+    write_tinydb(hot_path, hot)  # always: hot.json carries the state digest from now on
+    mark = Mark(data_dir / "wal.mark", sealer)
+    try:
+        mark.write(lsn, digest)
+    finally:
+        mark.close()
+    meta_path = data_dir / "meta.json"
+    info = json.loads(meta_path.read_bytes())
+    info["seal_key_id"] = sealer.key_id
+    atomic_write(meta_path, json.dumps(info).encode())
+
+
 #: step from version N to N + 1
-MIGRATIONS: dict[int, Callable[[Path], None]] = {1: migrate_1_to_2}
+MIGRATIONS: dict[int, Callable] = {1: migrate_1_to_2, 2: migrate_2_to_3}

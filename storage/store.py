@@ -25,31 +25,38 @@ and the Store adds the rest:
 * Other processes' records are read from the journal tail before every operation (a stat when
   nothing changed); old generations stay as ``wal.<gen>.jsonl`` links for a while so readers catch up.
 * History is a hash chain per case (seq, prev_hash, hash = sha256 of the canonical event); the case
-  keeps history_head and history_len; `verify()` checks every chain.
+  keeps history_head and history_len. Cases, small-table records and counters are sealed with an HMAC
+  under a key kept outside the data directory, and so is the XOR of all those seals, carried by every
+  journal record (`_seal`); ``wal.mark`` keeps the last acknowledged LSN (`_mark`). `verify()` checks
+  every chain, every seal and that the journal reaches what was acknowledged.
 
 This module is the Store core: opening and migrating a data dir, the journal, applying records,
 checkpoints and the writes (commit, counters, small tables, files). The other ideas live beside it:
-`_layout` (which file holds what), `_queries` (reads), `_chain` (the hash chain), `_verify` (the
-verify walk), `_bulk` (bulk loading), `_lock` (the lock between processes), `_json` (copies of JSON
-data), `_parts`, `_wal` and `_files` (partitions, journal lines, files).
+`_layout` (which file holds what), `_queries` (reads), `_chain` (the hash chain), `_seal` (the key and
+the HMACs), `_mark` (the high-water mark), `_verify` (the verify walk), `_bulk` (bulk loading), `_lock`
+(the lock between processes), `_json` (copies of JSON data), `_parts`, `_wal` and `_files` (partitions,
+journal lines, files).
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from storage import _wal
 from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
 from storage._files import atomic_write, fsync_dir, read_tinydb, write_all
-from storage._json import deep_copy, normalize
+from storage._json import normalize, public
 from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
 from storage._lock import ProcessLock
+from storage._mark import Mark
 from storage._parts import HotPart, Part
 from storage._queries import QueriesMixin
-from storage._verify import VerifyMixin
+from storage._seal import SEAL, ZERO, Sealer, key_path, load_key, xor
+from storage._verify import INTEGRITY, VerifyMixin  # INTEGRITY: what opening found wrong (sealed notes)
 from storage.errors import ConflictError, StorageError
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -59,18 +66,24 @@ __all__ = ["Store", "canonical", "event_hash", "partition_of", "shard_of", "SHAR
 
 WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past this
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
-RESERVED_TABLES = {"_meta", "cases", "tasks", "sequences", "events"}
+RESERVED_TABLES = {"_meta", "cases", "tasks", "sequences", "events", INTEGRITY}
 
 
 class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
     """A data directory opened for reading and writing; safe to share between threads and processes."""
 
-    def __init__(self, data_dir: str | Path, *, checkpoint_every: int = 1000):
+    def __init__(self, data_dir: str | Path, *, checkpoint_every: int = 1000, seal_key: bytes | None = None):
+        """`seal_key`: the 32-byte key of the seals (default: read from `storage._seal.key_path()`,
+        made there on first use)."""
         self.dir = Path(data_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.checkpoint_every = max(1, int(checkpoint_every))
+        self.seal_key_file = None if seal_key is not None else key_path()
+        self._sealer = Sealer(seal_key if seal_key is not None else load_key(self.seal_key_file))
+        self.dir.mkdir(parents=True, exist_ok=True)
         self._mutex = threading.RLock()
         self._lock = ProcessLock(self.dir / ".lock")
+        self._mark = Mark(self.dir / "wal.mark", self._sealer)
+        self._key_ok = True
         self._closed = False
         self._wal_fd = -1
         self._wal_problems: list[str] = []
@@ -79,6 +92,10 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             with self._lock:
                 self._prepare()
             self._load()
+            if self._key_ok:
+                with self._lock:
+                    self._catch_up(locked=True)
+                    self._check_acknowledged()
         except BaseException:
             self._close_files()
             raise
@@ -96,6 +113,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self.hot = HotPart(self.dir / "hot.json", "hot.json")
         self._parts: dict[tuple, Part] = {}
         self._lsn = 0
+        self._journal_end = 0  # the highest LSN the current journal generation reaches (its base or a record)
+        self._state = (0, ZERO, "")  # (lsn, state digest, its seal): see storage._seal
         self._wal_gen = 0
         self._wal_ino = None
         self._wal_offset = 0
@@ -111,7 +130,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if not meta_path.exists():
             if (self.dir / "hot.json").exists() or self.wal_path.exists():
                 raise StorageError(f"数据目录 {self.dir} 缺少 meta.json，无法确定数据格式版本")
-            atomic_write(meta_path, json.dumps({"schema_version": SCHEMA_VERSION}).encode())
+            atomic_write(meta_path, json.dumps({"schema_version": SCHEMA_VERSION,
+                                                "seal_key_id": self._sealer.key_id}).encode())
+            self._mark.write(0, ZERO)
         # temporary files of a checkpoint that crashed (checkpoints run under this lock: none is live)
         for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "wal.jsonl.tmp"):
             for tmp in self.dir.glob(pattern):
@@ -137,8 +158,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             for step in range(version, SCHEMA_VERSION):
                 if step not in MIGRATIONS:
                     raise StorageError(f"没有从格式版本 {step} 升级到 {step + 1} 的迁移程序")
-                MIGRATIONS[step](self.dir)
+                MIGRATIONS[step](self.dir, self._sealer)
                 self._write_meta(step + 1)
+        self._key_ok = json.loads(meta_path.read_bytes()).get("seal_key_id") == self._sealer.key_id
 
     def _highest_file_lsn(self) -> int:
         highest = 0
@@ -170,6 +192,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._open_wal()
         self.hot.load()
         self._lsn = max(self._lsn, self.hot.lsn)
+        state = self.hot.meta.get("state")
+        if isinstance(state, list) and len(state) == 3:
+            self._state = (int(state[0]), str(state[1]), str(state[2]))
         self._read_wal(locked=locked)
 
     def _open_wal(self) -> None:
@@ -188,6 +213,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_gen = int(header["wal"])
         self._wal_offset = chunk.end
         self._wal_records = 0
+        self._journal_end = int(header["base"])
         self._lsn = max(self._lsn, int(header["base"]))
 
     def _new_wal(self, gen: int, base: int) -> None:
@@ -222,6 +248,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_gen = gen
         self._wal_offset = len(header)
         self._wal_records = 0
+        self._journal_end = base
         self._lsn = max(self._lsn, base)
 
     # ------------------------------------------------------------ reading the journal
@@ -243,8 +270,10 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                         self._wal_problems.append(
                             f"预写日志 wal.jsonl（第 {self._wal_gen} 代）偏移 {offset} 处的记录无法应用：{exc!r}")
                     self._wal_records += 1
+                    self._journal_end = max(self._journal_end, int(rec["lsn"]))
                 elif "wal" in rec:
                     self._lsn = max(self._lsn, int(rec.get("base", 0)))
+                    self._journal_end = max(self._journal_end, int(rec.get("base", 0)))
             for offset, reason, rec in chunk.bad:
                 what = f"（记录 {rec.get('lsn')}" + (f"，案件 {rec['case'].get('id')}" if isinstance(
                     rec, dict) and isinstance(rec.get("case"), dict) else "") + "）" if isinstance(rec, dict) else ""
@@ -320,12 +349,16 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             if rec.get("events"):
                 self._segment(partition_of(cid), shard_of(cid), lsn // HISTORY_SPAN).apply(
                     lsn, [("events", rec["events"])])
+        seals = rec.get("seq_seals") or {}
         for name, value in (rec.get("seqs") or {}).items():
-            hot_ops.append(("seq", name, value))
+            hot_ops.append(("seq", name, value, seals.get(name)))
         for table, key, d in rec.get("puts") or ():
             hot_ops.append(("put", table, key, d))
         if hot_ops:
             self.hot.apply(lsn, hot_ops)
+        state = rec.get("state")
+        if isinstance(state, list) and len(state) == 2 and lsn >= self._state[0]:
+            self._state = (lsn, str(state[0]), str(state[1]))
         if lsn > self._lsn:
             self._lsn = lsn
 
@@ -346,11 +379,20 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             raise StorageError(f"写入预写日志失败：{exc}") from None
         self._wal_offset += len(line)
         self._wal_records += 1
+        self._journal_end = max(self._journal_end, int(rec.get("lsn", 0)))
 
-    def _transaction(self, rec: dict) -> None:
-        rec["lsn"] = self._lsn + 1
+    def _transaction(self, rec: dict, delta: str = ZERO) -> None:
+        """Journal, fsync and apply one record; `delta`: the XOR of the seals it takes out of the state
+        and puts in (see storage._seal). Then the high-water mark, fsynced on its own."""
+        lsn = rec["lsn"] = self._lsn + 1
+        digest = xor(self._state[1], delta)
+        rec["state"] = [digest, self._sealer.state(lsn, digest)]
         self._write(rec)
         self._apply(rec)
+        try:
+            self._mark.write(lsn, digest)
+        except OSError:
+            pass  # the record is durable; the mark only lags (a later commit moves it on)
         if self._wal_records >= self.checkpoint_every or self._wal_offset >= WAL_MAX_BYTES:
             try:
                 self._checkpoint_locked()
@@ -361,6 +403,51 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if self._closed:
             raise StorageError("存储已关闭")
 
+    def _check_writable(self) -> None:
+        """Under the lock, before anything changes: a process with another seal key writes nothing."""
+        if not self._key_ok:
+            raise StorageError(f"封印密钥与数据目录 {self.dir} 不符（数据目录由另一把密钥封印，当前密钥文件为 "
+                               f"{self.seal_key_file or '调用方给出'}）：未写入任何内容。请把环境变量 "
+                               f"WORKFLOW_SEAL_KEY_FILE 指向原来的密钥文件")
+
+    # ------------------------------------------------------------ acknowledged records
+    def _check_acknowledged(self) -> None:
+        """On opening, under the lock: the journal must reach the mark and the partition files, and the
+        sealed state must belong to the journal's last record. What is wrong is recorded as a sealed
+        note (table _integrity, which `verify()` reports for good: the next commit would otherwise build
+        on it and hide it) and numbering goes on above the last acknowledged record, so no number is
+        ever given twice."""
+        mark = self._mark.read()
+        lsn, digest, seal = self._state
+        end = self._journal_end
+        if self._lsn == 0 and not self.hot.tables and not self.hot.file_lsn:
+            if mark.status != "ok":
+                self._mark.write(0, ZERO)  # a new data directory
+            return
+        notes = []
+        if mark.status != "ok":
+            notes.append({"kind": f"mark_{mark.status}", "lsn": end})
+        elif mark.lsn > end:
+            notes.append({"kind": "journal_lost", "from": end + 1, "to": mark.lsn, "lsn": end})
+            self._lsn = max(self._lsn, mark.lsn)
+        if self.hot.file_lsn > end:
+            notes.append({"kind": "journal_behind", "file": "hot.json", "file_lsn": self.hot.file_lsn, "lsn": end})
+        if seal != self._sealer.state(lsn, digest):
+            notes.append({"kind": "state_seal", "state_lsn": lsn, "lsn": end})
+        elif lsn != end:
+            notes.append({"kind": "state_behind", "state_lsn": lsn, "lsn": end})
+        if not notes:
+            return
+        delta, puts = ZERO, []
+        for note in notes:
+            note["found_at"] = datetime.now().isoformat(timespec="seconds")
+            key = f"{note['kind']}@{self._lsn + 1}"
+            note["_key"], note["_version"] = key, 1
+            note[SEAL] = self._sealer.put(INTEGRITY, key, note)
+            delta = xor(delta, note[SEAL])
+            puts.append([INTEGRITY, key, note])
+        self._transaction({"puts": puts}, delta)
+
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_locked(self, force: bool = False) -> None:
         dirty = [p for p in (self.hot, *self._parts.values()) if p.dirty or p.pending]
@@ -368,6 +455,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             return
         lsn = self._lsn
         dirs = set()
+        self.hot.extra_meta = {"state": list(self._state)}
         for part in dirty:
             part.load()  # applies what was queued for it
             part.path.parent.mkdir(parents=True, exist_ok=True)
@@ -407,6 +495,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if self._wal_fd >= 0:
             os.close(self._wal_fd)
             self._wal_fd = -1
+        self._mark.close()
         self._lock.close()
 
     def __enter__(self):
@@ -425,6 +514,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if case.get("status") not in ("open", "closed"):
             raise StorageError(f"案件 {case['id']} 的状态必须是 open 或 closed，而不是 {case.get('status')!r}")
         doc = normalize(case, f"案件 {case['id']} ")
+        doc.pop(SEAL, None)  # a caller's seal is never trusted: the store computes it
         evs = normalize(list(events or []), f"案件 {case['id']} 的事件")
         tks = None if tasks is None else normalize(list(tasks), f"案件 {case['id']} 的待办")
         cid = doc["id"]
@@ -433,31 +523,38 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
+            self._check_writable()
             where, current = self._locate(cid)
             actual = int(current.get("version", 0)) if current else 0
             if actual != expected_version:
                 raise ConflictError(cid, expected_version, actual)
             head = current.get("history_head", "") if current else ""
             n = int(current.get("history_len", 0)) if current else 0
-            head, n = link(cid, evs, head, n)
+            head, n = link(cid, evs, head, n, version=expected_version + 1)
             doc["version"] = expected_version + 1
             doc["history_head"], doc["history_len"] = head, n
+            doc[SEAL] = self._sealer.case(doc)
+            # out goes the seal of what is stored (recomputed: an edit made outside stays visible), in the new one
+            delta = xor(self._sealer.case(current), doc[SEAL]) if current else doc[SEAL]
             rec: dict = {"case": doc, "from": where, "events": evs}
             if doc["status"] == "open" and tks is not None:
                 for t in tks:
                     t["case_id"] = cid
                 rec["tasks"] = tks
-            self._transaction(rec)
-            return deep_copy(doc)
+            self._transaction(rec, delta)
+            return public(doc)
 
     # ------------------------------------------------------------ counters
     def next_sequence(self, name: str) -> int:
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
+            self._check_writable()
             current = self.hot.get_doc("sequences", name)
             value = (current["value"] if current else 0) + 1
-            self._transaction({"seqs": {name: value}})
+            seal = self._sealer.seq(name, value)
+            delta = xor(self._sealer.seq(name, current["value"]), seal) if current else seal
+            self._transaction({"seqs": {name: value}, "seq_seals": {name: seal}}, delta)
             return value
 
     # ------------------------------------------------------------ small tables
@@ -473,16 +570,20 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         new = normalize(doc, f"表 {table} 的记录 {key} ")
         if not isinstance(new, dict):
             raise StorageError(f"表 {table} 的记录 {key} 必须是字典")
+        new.pop(SEAL, None)
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
+            self._check_writable()
             current = self.hot.get_doc(table, key)
             actual = int(current.get("_version", 0)) if current else 0
             if expected_version is not None and actual != expected_version:
                 raise ConflictError(f"{table}/{key}", expected_version, actual, what="记录")
             new["_key"], new["_version"] = key, actual + 1
-            self._transaction({"puts": [[table, key, new]]})
-            return deep_copy(new)
+            new[SEAL] = self._sealer.put(table, key, new)
+            delta = xor(self._sealer.put(table, key, current), new[SEAL]) if current else new[SEAL]
+            self._transaction({"puts": [[table, key, new]]}, delta)
+            return public(new)
 
     # ------------------------------------------------------------ files
     def file_path(self, relpath: str) -> Path:

@@ -283,7 +283,7 @@ def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     assert files[str(tmp_path / "hot.json")]["cases"] == 1
     assert files[str(tmp_path / "history" / "SG-2024" / "0000-000000.json")]["events"] == 1
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["schema_version"] == 2
+    assert meta["schema_version"] == 3
     s.close()
 
 
@@ -457,3 +457,18 @@ def test_inbox_limit(store):
     got = store.inbox(user="u", roles=[("科员", "安监科")], limit=2)
     assert [t["case_id"] for t in got] == ["SG-2024-00005", "SG-2024-00004"]
     assert len(store.inbox(user="u", roles=[("科员", "安监科")])) == 5
+
+
+def test_a_refused_bulk_load_writes_nothing(tmp_path):
+    """Found with the seals: a refused bulk load used to checkpoint and start a journal generation
+    10,000 numbers on before it looked at the cases (and the sealed state no longer matched)."""
+    with Store(tmp_path) as s:
+        new_case(s, "SG-2024-00001")
+        before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"}
+        for cases, events in (([case_doc("SG-2024-00001")], []), ([case_doc("SG-2024-00002")],
+                                                                   [{**event(), "case_id": "SG-2024-00003"}])):
+            with pytest.raises(StorageError):
+                s.bulk_load(cases, events)
+        after = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"}
+        assert after == before
+        assert s.verify() == []
