@@ -255,6 +255,16 @@ def data_by_step(svc: Service, case: dict) -> list[dict]:
     return [{"step": step, "fields": rows} for step, rows in groups.items()]
 
 
+# events that change what a person acts on (not a document issued, a link made, a comment or a reminder)
+_MOVES = ("started", "transition", "signed", "timer", "escalated", "joined", "transferred", "withdrawn", "cancelled")
+
+
+def revision(history: list[dict]) -> int:
+    """How many times the case moved: what a page compares with what it showed, so a change made by
+    someone else meanwhile is told (effects' bookkeeping raises the stored version without moving it)."""
+    return sum(1 for e in history if e.get("type") in _MOVES)
+
+
 def history_rows(svc: Service, case: dict) -> list[dict]:
     """Who, when, what, comment, fields changed — in Chinese, oldest first."""
     wf = svc.definition_of(case)

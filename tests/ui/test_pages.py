@@ -159,3 +159,27 @@ def test_user_text_is_shown_as_typed_not_as_markdown():
 
     assert plain("**粗** ![x](http://a/b.png) :red[警告]") == \
         "\\*\\*粗\\*\\* \\!\\[x\\]\\(http\\://a/b\\.png\\) \\:red\\[警告\\]"
+
+
+def test_two_tabs_on_one_case_the_second_is_refused_and_reloaded(office):
+    first, second = signed_in(office, "qy_yang"), signed_in(office, "qy_yang")
+    for tab in (first, second):
+        tab.query_params["id"] = office["case"]
+        tab.switch_page("pages/case.py").run()
+    for tab in (first, second):                                     # both choose to record a 陈述申辩
+        tab.radio(key=f"act-{office['case']}").set_value("record_defense").run()
+    key = f"act-{office['case']}-record_defense"
+    for tab, text in ((first, "第一个标签页的申辩"), (second, "第二个标签页的申辩")):
+        tab.date_input(key=f"{key}-defense_date").set_value(datetime(2025, 3, 5).date())
+        tab.text_area(key=f"{key}-defense_text").set_value(text).run()
+    next(b for b in first.button if b.label.startswith("提交：")).click().run()
+    assert not first.exception and any(s.value.startswith("已提交") for s in first.success)
+    next(b for b in second.button if b.label.startswith("提交：")).click().run()
+    assert not second.exception
+    assert any("案件已被他人更新" in w.value for w in second.warning)  # told; the page shows the newest state
+    svc = open_service(office["data"], config=office["config"])
+    try:
+        answers = [e for e in svc.history(office["case"]) if e.get("transition") == "record_defense"]
+        assert [e["data"]["defense_text"] for e in answers] == ["第一个标签页的申辩"]   # applied once, nothing lost
+    finally:
+        svc.close()

@@ -26,6 +26,14 @@ except NotFound:
 
 wf = svc.definition_of(case)
 history = svc.history(case["id"])
+# a button press reruns the page on the newest case: compare with what was on the screen, so that a
+# move made meanwhile (another tab, a colleague, a timer) is told and nothing is applied to a state unseen
+seen_key = f"seen-revision-{case['id']}"
+revision = desk.revision(history)
+stale = st.session_state.get(seen_key, revision) != revision
+st.session_state[seen_key] = revision
+if stale:
+    st.warning("案件已被他人更新，已为您载入最新状态，请核对后再办理。")
 header(svc, wf, case)
 left, right = st.columns([3, 2])
 with right:
@@ -48,7 +56,7 @@ with left:
             st.error(errors["comment"])
         if errors and set(errors) - {"comment"}:
             st.error("表单有误，请按提示修改后再提交。")
-        if st.button(f"提交：{action.label}", type="primary", key=f"{key}-submit"):
+        if st.button(f"提交：{action.label}", type="primary", key=f"{key}-submit") and not stale:
             try:
                 svc.act(case["id"], chosen, user, data=values, comment=comment or None,
                         expected_version=case["version"])
@@ -63,12 +71,13 @@ with left:
             else:
                 st.session_state.pop(f"{key}-errors", None)
                 st.session_state["case-notice"] = f"已提交「{action.label}」。"
+                st.session_state[seen_key] = desk.revision(svc.history(case["id"]))  # our own move
                 st.rerun()
     elif case["status"] == "open":
         st.info("本案当前没有需要您办理的环节。")
     for a in refused:
         st.caption(f"「{a.label}」暂不可办理：{a.reason}")
-    other_actions(svc, user, case)
+    other_actions(svc, user, case, stale)
     if st.session_state.get("case-notice"):
         st.success(st.session_state.pop("case-notice"))
     data_section(svc, user, case)
