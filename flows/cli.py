@@ -36,16 +36,20 @@ def _json_arg(text: str | None, what: str) -> dict:
 def _service(args):
     from flows.service import open_service
 
-    return open_service(args.data_dir)
+    svc = open_service(args.data_dir)
+    for line in svc.config.warning_lines():  # a broken workflow file is skipped, not fatal
+        print(line, file=sys.stderr)
+    return svc
 
 
 def cmd_validate(args) -> int:
     root = configs_dir()
     paths = [Path(p) for p in args.paths] or [root / "flows"]
     org = load_organisation(root / "organisation.yaml")
-    # a linked case may name a shipped workflow that is not among the given paths
-    shipped = {p.stem for p in (root / "flows").glob("*.yaml")} if args.paths else set()
-    workflows, _, problems = load_workflows(paths, org, root / "templates", also_known=shipped)
+    # given files join the installed workflows (or replace one of the same name): names, codes and
+    # linked starts are checked against those too
+    installed = root / "flows" if args.paths else None
+    workflows, _, problems = load_workflows(paths, org, root / "templates", installed=installed)
     if problems:
         for line in problems:
             print(line, file=sys.stderr)

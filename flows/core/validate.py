@@ -12,9 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.core.expressions import ExpressionError, parse
+from flows.core.expressions import ExpressionError, evaluate, parse
 from flows.core.org import Organisation
-from flows.core.spec import Workflow
+from flows.core.spec import MAX_TIMER_LENGTH, Workflow
+
+MAX_FIELDS = 200  # fields of one form, columns of one table (forms.Form / forms.Field declare none)
+MAX_OPTIONS = 500  # options of one choice field
+_UNITS = {"days": "天", "workdays": "个工作日", "months": "个月", "years": "年"}
 
 BUILTIN_NAMES = {"settings", "today", "entered", "case_id"}
 
@@ -24,14 +28,24 @@ _PYDANTIC_MESSAGES = {
     "string_type": "须为文字",
     "int_type": "须为整数",
     "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "float_type": "须为数字",
+    "float_parsing": "须为数字",
+    "finite_number": "须为有限的数字",
     "bool_type": "须为 true 或 false",
     "bool_parsing": "须为 true 或 false",
     "list_type": "须为列表",
     "dict_type": "须为映射（键: 值）",
     "model_type": "须为映射（键: 值）",
-    "greater_than_equal": "数值太小",
-    "greater_than": "数值太小",
+    "model_attributes_type": "须为映射（键: 值）",
+    "date_type": "须为日期（YYYY-MM-DD）",
+    "date_parsing": "须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "enum": "不是可选的值",
 }
+# what a union's member is called in pydantic's error locations, and in our messages
+_UNION_KINDS = {"int": "整数", "str": "文字", "float": "数字", "bool": "true 或 false", "list": "列表",
+                "dict": "映射"}
 
 
 class DefinitionError(Exception):
@@ -60,18 +74,76 @@ def _pydantic_message(err: dict) -> str:
         return f"格式不符，须匹配 {err['ctx']['pattern']}"
     if kind == "literal_error":
         return f"须为以下之一：{err['ctx']['expected']}"
+    ctx = err.get("ctx") or {}
     if kind == "too_short":
-        return f"至少需要 {err['ctx'].get('min_length')} 项"
-    return _PYDANTIC_MESSAGES.get(kind, err["msg"])
+        return f"至少需要 {ctx.get('min_length')} 项"
+    if kind == "too_long":
+        return f"太多（{ctx.get('actual_length')} 项，最多 {ctx.get('max_length')} 项）"
+    if kind == "string_too_long":
+        return f"太长（最多 {ctx.get('max_length')} 个字符）"
+    if kind == "string_too_short":
+        return f"太短（至少 {ctx.get('min_length')} 个字符）"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"数值太小（须{'不小于' if kind == 'greater_than_equal' else '大于'} {ctx.get('ge', ctx.get('gt'))}）"
+    if kind in ("less_than_equal", "less_than"):
+        return f"数值太大（须{'不大于' if kind == 'less_than_equal' else '小于'} {ctx.get('le', ctx.get('lt'))}）"
+    return _PYDANTIC_MESSAGES.get(kind, f"取值不符合要求（{kind}）")
+
+
+def _union_member(part: Any) -> str | None:
+    """The kind a union member stands for when `part` of an error location names one, else None."""
+    if not isinstance(part, str):
+        return None
+    base = part.removeprefix("constrained-").split("[", 1)[0]
+    return _UNION_KINDS.get(base)
+
+
+def _collapse_unions(errors: list[dict]) -> list[tuple[tuple, dict]]:
+    """One error per union (pydantic reports one per member, located `after.constrained-int`): a
+    value of a member's type gets that member's complaint, one of no member's type 'must be A or B'."""
+    out: list[tuple[tuple, dict]] = []
+    unions: dict[tuple, list[tuple[str, tuple, dict]]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        cut = next((i for i, part in enumerate(loc) if _union_member(part)), None)
+        if cut is None:
+            out.append((loc, err))
+            continue
+        if loc[:cut] not in unions:
+            out.append((loc[:cut], None))  # its place in the order
+            unions[loc[:cut]] = []
+        unions[loc[:cut]].append((_union_member(loc[cut]), loc[:cut] + loc[cut + 1:], err))
+    result = []
+    for loc, err in out:
+        if err is not None:
+            result.append((loc, err))
+            continue
+        members = unions[loc]
+        # the value had this member's type when the complaint is not about the type, or is about an item
+        matched = [(m_loc, e) for _, m_loc, e in members if not e["type"].endswith("_type") or len(m_loc) > len(loc)]
+        if matched:
+            result += matched
+        else:
+            kinds = "或".join(dict.fromkeys(kind for kind, _, _ in members))
+            result.append((loc, {"type": "union", "msg": f"须为{kinds}"}))
+    return result
 
 
 def parse_model(model: type, data: Any, source: str):
-    """Build a pydantic model or raise DefinitionError with every field error."""
+    """Build a pydantic model (strictly: `true` is not 1, "1" is not a number) or raise
+    DefinitionError with every field error, located by its field path."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
+    except (ArithmeticError, RecursionError, LookupError, TypeError) as exc:
+        # a validator that raised what pydantic does not turn into a field error (re.compile's
+        # OverflowError on `a{99999999999}`): refused all the same, never a crash of the loader
+        raise DefinitionError([f"{source}: 定义中有无法处理的取值（{type(exc).__name__}: {str(exc)[:200]}）"]) from None
     except ValidationError as exc:
-        raise DefinitionError([f"{source}: {field_path(e['loc'])}: {_pydantic_message(e)}"
-                               for e in exc.errors()]) from None
+        problems = []
+        for loc, err in _collapse_unions(exc.errors(include_url=False)):
+            message = err["msg"] if err["type"] == "union" else _pydantic_message(err)
+            problems.append(f"{source}: {field_path(loc)}: {message}")
+        raise DefinitionError(list(dict.fromkeys(problems))) from None
 
 
 # ------------------------------------------------------------------ semantic checks
@@ -215,6 +287,7 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
                 _expression(p, f"{path}.after", tm.after, known_names)
             if tm.max_extensions and not tm.extend_by:
                 p.add(f"{path}.extend_by", "允许延期时须给出每次延期的长度")
+            _timer_length(p, path, wf, tm)
 
     for r in wf.start_roles:
         if r not in org.role_names:
@@ -222,12 +295,51 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
     if wf.start_form is not None and wf.start_form not in wf.forms:
         p.add("start_form", f"未知表单「{wf.start_form}」")
     for name, form in wf.forms.items():
+        _field_counts(p, f"forms.{name}.fields", form.fields)
         for k, f in enumerate(form.fields):
             _expression(p, f"forms.{name}.fields[{k}].visible_when", f.visible_when, known_names)
 
     if not p:  # graph checks only make sense once names resolve
         _graph(p, wf)
     return list(p)
+
+
+def _timer_length(p: _Problems, path: str, wf: Workflow, tm) -> None:
+    """The longest a deadline can be (its length plus every extension) must stay within about 100
+    years, or entering the state would overflow a date. A length computed from settings alone is
+    computed here; one that reads the case's data is bounded when the case enters the state."""
+    length = tm.after
+    if isinstance(length, str):
+        try:
+            names = parse(length).names
+        except ExpressionError:
+            return  # reported by _expression
+        if not names <= {"settings"}:
+            return
+        length = evaluate(length, {"settings": wf.settings})
+        if isinstance(length, bool) or not isinstance(length, (int, float)):
+            p.add(f"{path}.after", f"期限长度「{tm.after}」的值不是数字（settings 中有这一项吗？）")
+            return
+        if length < 0:
+            p.add(f"{path}.after", f"期限长度「{tm.after}」为负数")
+            return
+    limit = MAX_TIMER_LENGTH[tm.unit]
+    longest = length + (tm.extend_by or 0) * tm.max_extensions
+    if longest > limit:
+        where = "after" if length > limit else "extend_by"
+        now = f"（现为 {longest:g}{_UNITS[tm.unit]}）" if longest < 10**15 else ""
+        p.add(f"{path}.{where}", f"期限太长：含延期最长 {limit}{_UNITS[tm.unit]}{now}")
+
+
+def _field_counts(p: _Problems, path: str, fields: list) -> None:
+    if len(fields) > MAX_FIELDS:
+        p.add(path, f"字段太多（{len(fields)} 个，最多 {MAX_FIELDS} 个）")
+        return
+    for k, f in enumerate(fields):
+        if len(f.options) > MAX_OPTIONS:
+            p.add(f"{path}[{k}].options", f"选项太多（{len(f.options)} 个，最多 {MAX_OPTIONS} 个）")
+        if f.columns:
+            _field_counts(p, f"{path}[{k}].columns", f.columns)
 
 
 def _duplicates(p: _Problems, path: str, names: list[str]) -> None:

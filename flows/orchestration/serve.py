@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def serve_all(data: str | Path | None = None, threads: int = 4, poll_s: float = 
     os.environ[DATA_DIR_ENV] = str(data_dir(data).resolve())  # the served subprocess runs read it
     # load the data and build the deployments while the server is still starting (the stack starts both at once)
     svc = get_service()
+    for line in svc.config.warning_lines():  # a broken workflow file is skipped; the others are served
+        print(line, file=sys.stderr, flush=True)
     served_jobs = [] if executor_only else job_deployments()
     effects = [] if executor_only else effect_deployments(svc)
     wait_for_api()
