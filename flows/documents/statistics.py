@@ -3,14 +3,17 @@
     Period.parse("2025-03" | "2025-Q1" | "2025")        a month, quarter or year
     due_periods(today)                                  the latest complete month, quarter and year
     select(cases, period)                               accident cases that occurred in the period
-    table(accidents)                                    by type × level: count, deaths, serious injuries, loss
+    level_of(data, workflow)                            the stored level, else the workflow's rule table's
+    table(accidents, workflow=)                         by type × level: count, deaths, serious injuries, loss
     analysis(period, current, previous, last_year)      a short Chinese comparison paragraph
-    report(cases, period)                               everything a report needs, in one dict
+    report(cases, period, workflow=)                    everything a report needs, in one dict
     workbook(report) -> bytes                           the Excel workbook (openpyxl, in memory)
 
 The table's shape is what `configs/templates/accident_statistics.docx` reads: `rows` (one per
 accident type) and `totals`, each metric a dict over general/larger/major/especially_major/total.
 Direct loss is in 万元 and summed exactly (Decimal), then given as float rounded to 2 places.
+The level thresholds are not here: a case carries the `level` its workflow's rule table gave it, and
+one without is judged by the accident definition passed in (`workflow`, from flows.jobs.statistics).
 """
 from __future__ import annotations
 
@@ -22,9 +25,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flows.core import scope
+from flows.core.spec import Workflow
+
 ACCIDENT_TYPES = ("道路运输", "水上交通", "港口", "工程建设", "城市公交", "其他")
 LEVELS = (("一般", "general"), ("较大", "larger"), ("重大", "major"), ("特别重大", "especially_major"))
 LEVEL_KEYS = tuple(key for _, key in LEVELS) + ("total",)
+LEVEL_FIELD = "level"  # the accident workflow's computed field (its rule table gives the level)
 METRICS = (("count", "事故起数（起）"), ("deaths", "死亡人数（人）"), ("serious_injuries", "重伤人数（人）"),
            ("direct_loss", "直接经济损失（万元）"))
 
@@ -103,19 +110,20 @@ def due_periods(today: date) -> list[Period]:
 
 # ------------------------------------------------------------------ cases → figures
 
-def level_of(data: Mapping[str, Any]) -> str:
-    """The accident level: the case's derived `level`, else from its figures (国务院令第493号)."""
-    level = data.get("level")
-    if level in dict(LEVELS):
-        return level
-    deaths, injuries, loss = (_number(data.get(k)) for k in ("deaths", "serious_injuries", "direct_loss"))
-    if deaths >= 30 or injuries >= 100 or loss >= 10000:
-        return "特别重大"
-    if deaths >= 10 or injuries >= 50 or loss >= 5000:
-        return "重大"
-    if deaths >= 3 or injuries >= 10 or loss >= 1000:
-        return "较大"
-    return "一般"
+def level_of(data: Mapping[str, Any], workflow: Workflow | None = None) -> str:
+    """The accident level: the case's stored `level` (what the workflow's rule table gave when the
+    figures were entered), else the `level` rule table of `workflow` (the accident definition) on its
+    figures. The thresholds (国务院令第493号) live only in that table, configs/flows/accident.yaml."""
+    level = data.get(LEVEL_FIELD)
+    if level is None or level == "":
+        if workflow is None:
+            raise ValueError("案件没有事故等级，且未给出事故流程的定义，无法判定事故等级")
+        if not any(c.name == LEVEL_FIELD for c in workflow.computed):
+            raise ValueError(f"流程「{workflow.title}」没有事故等级的计算规则（computed: {LEVEL_FIELD}）")
+        level = scope.computed(workflow, dict(data))[LEVEL_FIELD]
+    if level not in dict(LEVELS):
+        raise ValueError(f"事故等级「{level}」不是统计表的等级（{'、'.join(name for name, _ in LEVELS)}）")
+    return level
 
 
 def occurred_on(case: Mapping[str, Any]) -> date | None:
@@ -168,18 +176,23 @@ def _finish(row: dict) -> dict:
     return out
 
 
-def table(accidents: Iterable[Mapping[str, Any]], types: Iterable[str] = ACCIDENT_TYPES) -> dict:
+def table(accidents: Iterable[Mapping[str, Any]], types: Iterable[str] = ACCIDENT_TYPES,
+          workflow: Workflow | None = None) -> dict:
     """By accident type and level: counts, deaths, serious injuries, direct loss (万元); plus totals.
     `accidents` are case data dicts (or cases: their `data` is used). Every listed type has a row,
-    even with nothing in it; an unknown type gets its own row after them."""
+    even with nothing in it; an unknown type gets its own row after them. `workflow` (the accident
+    definition) judges the level of those without a stored one (`level_of`)."""
     rows = {t: _empty(t) for t in types}
     totals = _empty("合计")
     keys = dict(LEVELS)
     for item in accidents:
         data = item.get("data", item) if isinstance(item.get("data"), Mapping) else item
         kind = str(data.get("accident_type") or "其他")
+        try:
+            level = keys[level_of(data, workflow)]
+        except ValueError as exc:
+            raise ValueError(f"案件 {item['id']}：{exc}" if item.get("id") else str(exc)) from None
         row = rows.setdefault(kind, _empty(kind))
-        level = keys[level_of(data)]
         values = {"count": Decimal(1), "deaths": _number(data.get("deaths")),
                   "serious_injuries": _number(data.get("serious_injuries")),
                   "direct_loss": _number(data.get("direct_loss"))}
@@ -225,16 +238,18 @@ def analysis(period: Period, current: dict, previous: dict | None = None, last_y
     return "\n".join(lines)
 
 
-def report(cases: Iterable[Mapping[str, Any]], period: Period, types: Iterable[str] = ACCIDENT_TYPES) -> dict:
-    """Everything one period's report needs: table, comparison figures, analysis and the accident list."""
+def report(cases: Iterable[Mapping[str, Any]], period: Period, types: Iterable[str] = ACCIDENT_TYPES,
+           workflow: Workflow | None = None) -> dict:
+    """Everything one period's report needs: table, comparison figures, analysis and the accident list.
+    `workflow` is the accident definition, for the level of cases that carry none (`level_of`)."""
     cases = list(cases)
     types = tuple(types)
     chosen = select(cases, period)
-    current = table(chosen, types)
-    previous = table(select(cases, period.previous()), types)
-    last_year = table(select(cases, period.last_year()), types) if period.kind != "year" else None
+    current = table(chosen, types, workflow)
+    previous = table(select(cases, period.previous()), types, workflow)
+    last_year = table(select(cases, period.last_year()), types, workflow) if period.kind != "year" else None
     details = [{"id": c.get("id", ""), "date": occurred_on(c).isoformat(), "place": c.get("data", {}).get("place", ""),
-                "type": c.get("data", {}).get("accident_type") or "其他", "level": level_of(c.get("data", {})),
+                "type": c.get("data", {}).get("accident_type") or "其他", "level": level_of(c.get("data", {}), workflow),
                 "deaths": int(_number(c.get("data", {}).get("deaths"))),
                 "serious_injuries": int(_number(c.get("data", {}).get("serious_injuries"))),
                 "direct_loss": float(_number(c.get("data", {}).get("direct_loss"))),
@@ -295,8 +310,10 @@ def workbook(rep: dict) -> bytes:
 
 
 def statistics_context(period: str, accidents: Iterable[Mapping[str, Any]],
-                       types: Iterable[str] = ACCIDENT_TYPES, analysis: str = "") -> dict:
+                       types: Iterable[str] = ACCIDENT_TYPES, analysis: str = "",
+                       workflow: Workflow | None = None) -> dict:
     """`rows` and `extra` for accident_statistics.docx from the accidents' case data of one period
-    (the table itself is `table`, the one the scheduled reports use)."""
-    figures = table(accidents, types)
+    (the table itself is `table`, the one the scheduled reports use; `workflow` judges the level of
+    accidents that carry none)."""
+    figures = table(accidents, types, workflow)
     return {"rows": figures["rows"], "extra": {"period": period, "totals": figures["totals"], "analysis": analysis}}

@@ -11,20 +11,26 @@ from flows.service import Service, reports
 
 def accident_statistics(svc: Service, now: datetime, period: str | None = None) -> list[dict]:
     """With `period` (2025-03, 2025-Q1, 2025): that report, regenerated. Without: the latest
-    complete month, quarter and year that have no report yet (a missed day catches up the next)."""
+    complete month, quarter and year that have no report yet (a missed day catches up the next).
+    Levels are the cases' stored ones; a case without is judged by the accident workflow's own rule
+    table (the definition in force), so the thresholds live in configs/flows/accident.yaml only."""
     try:
         periods = [statistics.Period.parse(period)] if period else statistics.due_periods(now.date())
     except ValueError as exc:
         raise FlowError(str(exc)) from None
-    cases = None
+    due = [p for p in periods
+           if period is not None or reports.get_report(svc, f"accident-statistics-{p.key}") is None]
+    if not due:
+        return []
+    cases = list(svc.store.cases(workflow="accident"))
+    definition = svc.definition("accident")
+    try:  # every figure first: a case that cannot be counted refuses the run before anything is issued
+        reps = [(p, statistics.report(cases, p, workflow=definition)) for p in due]
+    except ValueError as exc:
+        raise FlowError(f"事故统计无法生成：{exc}") from None
     made = []
-    for p in periods:
+    for p, rep in reps:
         key = f"accident-statistics-{p.key}"
-        if period is None and reports.get_report(svc, key) is not None:
-            continue
-        if cases is None:
-            cases = list(svc.store.cases(workflow="accident"))
-        rep = statistics.report(cases, p)
         xlsx = statistics.workbook(rep)
         record = reports.issue(
             svc, key=key, kind="accident_statistics", template="accident_statistics",

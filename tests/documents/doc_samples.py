@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from flows.documents.filters import chinese_date, format_doc_number, format_issue_number
 from flows.documents.statistics import statistics_context
+from flows.service.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TODAY = date(2024, 3, 5)
 
@@ -165,7 +169,8 @@ def contexts() -> dict[str, dict]:
         "listing_start": "2024-03-15", "listing_end": "2027-03-14",
         "notice_date": "2024-02-26", "notice_number": "县交信告〔2024〕2号", "contact": "刘洋 0513-8888 1234",
     }
-    stats = statistics_context("2024年第一季度", ACCIDENTS_Q1,
+    accident_wf = load_config(ROOT / "configs").workflows["accident"]  # judges the level of a row without one
+    stats = statistics_context("2024年第一季度", ACCIDENTS_Q1, workflow=accident_wf,
                                analysis="一季度事故集中在道路运输领域 & 春运期间，占事故总数的50%。\n建议加强节假日客运安全监管。")
     enterprise_doc = {"addressee": ENTERPRISE["name"]}
     return {

@@ -174,13 +174,13 @@ def test_filters():
         ["一", "四", "十", "十二", "二十", "二十五", "九十九", "100"]
 
 
-def test_statistics_context():
+def test_statistics_context(config):
     ctx = statistics_context("2024年第一季度", [
         {"accident_type": "道路运输", "level": "较大", "deaths": 3, "serious_injuries": 2, "direct_loss": 356.5},
         {"accident_type": "道路运输", "deaths": 0, "serious_injuries": 0, "direct_loss": 0.1},
         {"accident_type": "道路运输", "deaths": 0, "serious_injuries": 0, "direct_loss": 0.2},
         {"accident_type": "铁路", "deaths": 12, "serious_injuries": 0, "direct_loss": 0},   # level from figures
-    ])
+    ], workflow=config.workflows["accident"])                                    # ...by the workflow's rule table
     totals = ctx["extra"]["totals"]
     assert ctx["extra"]["period"] == "2024年第一季度"
     assert totals["count"] == {"general": 2, "larger": 1, "major": 1, "especially_major": 0, "total": 4}
