@@ -1,6 +1,8 @@
 """Orchestration figures for bench/run.py (issue 4). Each returns (name, value, unit) tuples.
 
   click_commit_p50_ms       a person's action committed, its effects handed to Prefect in the background  ≤ 50 ms
+  click_plain_commit_p50_ms baseline: the same action on a service that hands its effects to no one
+  click_vs_plain_ratio      click_commit_p50_ms / the baseline: ≈ 1 when the click does not wait on Prefect
   effects_done_p95_s        commit → the document is in the case, through the real serving process       ≤ 2 s
   effects_done_p50_s
   prefect_db_kb_per_action  growth of Prefect's SQLite per action that has effects (one flow run each)
@@ -157,16 +159,37 @@ def effects_figures(config, actions: int = 30) -> list[tuple[str, float, str]]:
             time.sleep(5)  # let the runs' last states, logs and events land
             after = _db_used_bytes(home / "prefect.db")
             svc.close()
+            plain = _plain_clicks(config, tmp / "plain", actions)
         finally:
             _stop(serve)
             _stop(server)
             logs.close()
     return [("click_commit_p50_ms", statistics.median(clicks) * 1000, "ms"),
+            ("click_plain_commit_p50_ms", statistics.median(plain) * 1000, "ms"),
+            ("click_vs_plain_ratio", statistics.median(clicks) / statistics.median(plain), "x"),
             ("effects_done_p50_s", statistics.median(done), "s"),
             ("effects_done_p95_s", _p95(done), "s"),
             # each loop has three actions with effects (发起 and 核实: a 待办提醒; 送达: the 告知书 and a 待办提醒),
             # one flow run each
             ("prefect_db_kb_per_action", (after - before) / (3 * actions) / 1024, "KB")]
+
+
+def _plain_clicks(config, data: Path, actions: int) -> list[float]:
+    """The click of effects_figures on a service whose effects stay pending (no Prefect, no runner)."""
+    from flows.service import open_service
+
+    svc = open_service(data, config=config, inline_effects=False)
+    clicks = []
+    try:
+        for _ in range(actions + 1):  # the first is a warm-up
+            cid = svc.start("blacklist", "awb_zhang", BLACKLIST)["id"]
+            svc.act(cid, "verify", "awb_zhang")
+            t0 = time.perf_counter()
+            svc.act(cid, "notify", "awb_zhang", INVESTIGATION)
+            clicks.append(time.perf_counter() - t0)
+    finally:
+        svc.close()
+    return clicks[1:]
 
 
 def stack_figures() -> list[tuple[str, float, str]]:

@@ -12,6 +12,8 @@ Figures and their targets (see the issues):
   docx_render_p50_ms      one Word document rendered from its template                      ≤ 50 ms
   click_commit_p50_ms, effects_done_p95_s, prefect_db_kb_per_action, sweep_s_100k, stack_cold_start_s:
                           see bench/orchestration_bench.py (--skip-prefect leaves the Prefect ones out)
+  expr_eval_us, expr_table_20k_us, expr_size_bomb_max_ms and their ratios against baselines of the
+                          same run: see bench/expressions_bench.py
 --quick divides the sizes by 10 (names stay the same) and finishes in well under a minute.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import expressions_bench  # noqa: E402  (bench/expressions_bench.py: the safe evaluator's speed)
 import orchestration_bench  # noqa: E402  (bench/orchestration_bench.py: issue 4's figures)
 from tinydb import TinyDB  # noqa: E402
 
@@ -236,6 +239,7 @@ def main() -> None:
     render = docx_render_p50(config, 30)
     if render is not None:
         figures.append(("docx_render_p50_ms", render, "ms"))
+    figures += expressions_bench.expression_figures(args.quick)
     show(figures)
     if not args.skip_prefect:
         prefect_figures(config, args.quick)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import date
 
 import pytest
@@ -317,9 +316,7 @@ def test_messages_are_specific(source, hint):
     ("float(x) ** 400", {"x": "1e300"}),
 ])
 def test_size_bombs_are_bounded_at_run_time(source, data):
-    started = time.perf_counter()
-    assert evaluate(source, data) is None
-    assert time.perf_counter() - started < 0.5
+    assert evaluate(source, data) is None  # refused by the size bounds, not computed (time: bench/expressions_bench.py)
 
 
 def test_data_values_are_never_called_or_opened():
@@ -339,29 +336,36 @@ def test_data_values_are_never_called_or_opened():
     assert calls == []
 
 
+class Watched(list):
+    """A table that counts how often it is walked (its rows read one by one)."""
+
+    walks = 0
+
+    def __iter__(self):
+        Watched.walks += 1
+        return super().__iter__()
+
+
+class WatchedRow(dict):
+    reads = 0
+
+    def values(self):
+        WatchedRow.reads += 1
+        return super().values()
+
+    def items(self):
+        WatchedRow.reads += 1
+        return super().items()
+
+
 def test_large_tables_are_not_walked():
-    rows = [{"problem": f"隐患{i}", "measure": "整改"} for i in range(20000)]
-    expr = parse("len(rows) > 0")
-    started = time.perf_counter()
-    for _ in range(100):
-        assert expr.evaluate({"rows": rows})
-    assert time.perf_counter() - started < 0.1
-
-
-def test_evaluate_is_fast():
-    expr = parse("deaths >= 3 or direct_loss >= 1000")
-    data = {"deaths": 1, "direct_loss": 10}
-    expr.evaluate(data)
-    n = 20000
-    started = time.perf_counter()
-    for _ in range(n):
-        expr.evaluate(data)
-    per_call = (time.perf_counter() - started) / n
-    assert per_call < 20e-6, f"{per_call * 1e6:.1f} µs per evaluation"
-    started = time.perf_counter()
-    for _ in range(n):
-        evaluate("deaths >= 3", data)
-    assert (time.perf_counter() - started) / n < 20e-6
+    """No per-evaluation deep check of the data (simpleeval's default walks every row of every table);
+    what it costs is in bench/expressions_bench.py."""
+    rows = Watched(WatchedRow(problem=f"隐患{i}", measure="整改") for i in range(2000))
+    Watched.walks = WatchedRow.reads = 0
+    for source in ("len(rows) > 0", "rows", "rows[1]", "rows[1]['measure'] == '整改'", "[rows, 1]"):
+        assert evaluate(source, {"rows": rows})
+    assert (Watched.walks, WatchedRow.reads) == (0, 0)
 
 
 def test_threads_do_not_share_data():
