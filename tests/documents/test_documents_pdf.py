@@ -1,4 +1,5 @@
-"""PDF/PNG previews through LibreOffice (skipped when it is not installed)."""
+"""PDF/PNG previews through LibreOffice. Missing LibreOffice or poppler-utils fails these tests (never a
+silent skip): `make test` installs them, as it does Chromium and PostgreSQL for their tests."""
 from __future__ import annotations
 
 import shutil
@@ -10,10 +11,19 @@ from flows.documents.preview import office_command, to_pdf, to_png
 from flows.documents.rendering import render_to
 from tests.documents.conftest import squeeze
 
-pytestmark = pytest.mark.skipif(
-    office_command() is None or shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
-    reason="未安装 LibreOffice 或 poppler-utils：PDF 预览测试需要 Debian 软件包 "
-           "libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai")
+
+def missing_tools() -> list[str]:
+    tools = {"LibreOffice": office_command()} | {name: shutil.which(name) for name in ("pdftotext", "pdftoppm", "pdfinfo")}
+    return [name for name, found in tools.items() if found is None]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def office_installed():
+    missing = missing_tools()
+    if missing:
+        pytest.fail(f"未安装 {'、'.join(missing)}：PDF 预览测试需要 Debian 软件包 libreoffice-writer-nogui poppler-utils "
+                    "fonts-noto-cjk fonts-arphic-ukai，make test 会安装它们（需 root；或以 root 运行 make system-packages）",
+                    pytrace=False)
 
 
 def pdf_text(pdf) -> str:
