@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from flows.core.errors import FlowError
 from flows.core.expressions import evaluate
 from flows.core.moments import iso, parse_moment
 from flows.core.scope import env
-from flows.core.spec import Timer, Workflow
+from flows.core.spec import MAX_TIMER_LENGTH, Timer, Workflow
 
 if TYPE_CHECKING:
     from flows.core.engine import Context
@@ -28,7 +29,12 @@ def _length(defn: Workflow, timer: Timer, data: dict) -> int | None:
     if isinstance(timer.after, int):
         return timer.after
     value = evaluate(timer.after, env(defn, data))
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        return None
+    longest = MAX_TIMER_LENGTH[timer.unit]
+    if not 0 <= value <= longest:  # a length typed into a form: refused before any date arithmetic overflows
+        raise FlowError(f"「{timer.label}」的期限长度 {value:g} 超出允许范围（0–{longest}）")
+    return int(value)
 
 
 def _shift(ctx: Context, start: datetime, amount: int, unit: str) -> datetime:

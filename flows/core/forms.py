@@ -28,6 +28,7 @@ from datetime import date, datetime
 from math import isfinite
 from typing import Any, Literal
 
+import regex
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic import Field as PydField
 
@@ -87,8 +88,8 @@ class Field(BaseModel):
     def _pattern_compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
+                regex.compile(value)
+            except (regex.error, OverflowError, RecursionError) as exc:
                 raise ValueError(f"正则表达式无效: {exc}") from None
         return value
 
@@ -139,6 +140,7 @@ COMMENT_MAX_LENGTH = 2000  # the 意见/理由 of an action or a comment
 FILE_NAME_MAX_LENGTH = 200
 NUMBER_LIMIT = 10**15  # |number| for a number field without min/max on that side
 NUMBER_TEXT_MAX = 40  # characters of a number written as text
+PATTERN_TIMEOUT_S = 0.2  # the longest a field's pattern may take on one value
 DATE_MIN = date(1900, 1, 1)  # the range of every date and datetime (settings.date_min / date_max)
 DATE_MAX = date(2200, 12, 31)
 TABLE_MAX_ROWS = 200  # a table without max_rows
@@ -362,8 +364,13 @@ def _text(f: Field, value: Any) -> str:
                           min_length=f.min_length, strip=single)
     except TextInvalid as exc:
         raise _Bad(exc.message) from None
-    if f.pattern is not None and re.fullmatch(f.pattern, text) is None:
-        raise _Bad(f.pattern_message or "格式不符合要求")
+    if f.pattern is not None:
+        try:  # an admin's pattern may backtrack exponentially ((a+)+b): bounded in time, never a hung worker
+            matched = regex.fullmatch(f.pattern, text, timeout=PATTERN_TIMEOUT_S)
+        except TimeoutError:
+            raise _Bad("格式检查超时，请联系管理员检查该字段的格式规则") from None
+        if matched is None:
+            raise _Bad(f.pattern_message or "格式不符合要求")
     return text
 
 

@@ -24,7 +24,7 @@ OURS = ("flows", "storage", "ui")
 LAYERS = ["flows.core", "flows.documents", "flows.service", "flows.jobs", "flows.orchestration"]
 # What each room may import from outside our code (besides the standard library).
 THIRD_PARTY = {
-    "flows.core": {"pydantic", "pydantic_core", "simpleeval", "chinese_calendar"},
+    "flows.core": {"pydantic", "pydantic_core", "simpleeval", "chinese_calendar", "regex"},
     "flows.documents": {"pydantic", "docx", "docxtpl", "jinja2", "lxml", "openpyxl"},
     "flows.service": {"pydantic", "ruamel", "argon2"},
     "flows.jobs": {"pydantic"},
