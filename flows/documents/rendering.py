@@ -17,9 +17,14 @@ Templates run in an immutable Jinja2 sandbox with autoescaping: user text contai
 appears as typed, and a template cannot reach Python internals (`''.__class__` and the like
 raise TemplateError). Undefined names render as empty text, so an optional field left blank
 does not break a document; `template_variables` lets `flows validate` catch misspelt names.
+
+A render is bounded in time, steps and sizes (`sandbox_limits`); one that goes past them raises
+TemplateLimitExceeded. `check_template` tries a template once with sample data (`sample_context`),
+which `flows validate` and loading the configs do for every template.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -37,23 +42,34 @@ from lxml import etree
 
 from flows.documents import gbt9704
 from flows.documents.filters import FILTERS
+from flows.documents.sandbox_limits import BoundedSandbox, LimitExceeded, Limits, budget
 
 
 class TemplateError(ValueError):
     """A template cannot be read or rendered; the message (Chinese) names the template and the problem."""
 
-class _DocumentEnvironment(ImmutableSandboxedEnvironment):
-    """Sandbox for admins' templates: no internals, no mutation, no huge products; dict keys win over
-    dict methods (a field named "items" is the field); compiled templates are cached by source."""
 
-    MAX_REPEAT = 100_000
-    intercepted_binops = frozenset(["*", "**"])
+class TemplateLimitExceeded(TemplateError):
+    """A render went past its limits (time, steps, sizes: `sandbox_limits`). Rendering it again cannot
+    help, so an effect rendering it is marked failed at once (`permanent`)."""
+
+    permanent = True
+
+
+LIMITS = Limits()  # what one render may cost (flows.documents.sandbox_limits)
+
+
+class _DocumentEnvironment(BoundedSandbox, ImmutableSandboxedEnvironment):
+    """Sandbox for admins' templates: no internals, no mutation, bounded time and sizes (`BoundedSandbox`);
+    dict keys win over dict methods (a field named "items" is the field); compiled templates are cached
+    by source."""
 
     def __init__(self) -> None:
         super().__init__(autoescape=True, undefined=jinja2.ChainableUndefined)
         self.filters.update(FILTERS)
         self._compiled: dict[str, jinja2.Template] = {}
         self._lock = threading.Lock()
+        self.install_limits()
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         raise SecurityError(f"不允许访问 {type(obj).__name__} 对象的内部属性「{attribute}」")
@@ -66,16 +82,6 @@ class _DocumentEnvironment(ImmutableSandboxedEnvironment):
             except TypeError:
                 pass
         return super().getattr(obj, attribute)
-
-    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("模板中的乘方运算过大")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and \
-                        len(seq) * times > self.MAX_REPEAT:
-                    raise SecurityError("模板中的重复运算结果过长")
-        return super().call_binop(context, operator, left, right)
 
     def from_string(self, source, globals=None, template_class=None):  # noqa: A002 (Jinja's signature)
         if globals is not None or template_class is not None or not isinstance(source, str):
@@ -192,6 +198,8 @@ def _near(exc: BaseException) -> str:
 
 def _wrap(path: Path, exc: BaseException) -> TemplateError:
     name = Path(path).name
+    if isinstance(exc, LimitExceeded):
+        return TemplateLimitExceeded(f"模板「{name}」超出渲染限制，已停止：{exc}")
     if isinstance(exc, SecurityError):
         return TemplateError(f"模板「{name}」试图访问不允许的内容，已拒绝渲染：{exc}")
     if isinstance(exc, jinja2.TemplateSyntaxError):
@@ -203,12 +211,13 @@ def _wrap(path: Path, exc: BaseException) -> TemplateError:
     return TemplateError(f"模板「{name}」渲染失败：{type(exc).__name__}: {exc}{_near(exc)}")
 
 
-def render(template_path: Path, context: Mapping[str, Any]) -> bytes:
-    """The filled-in .docx for `context` (see the module doc for its keys)."""
+def render(template_path: Path, context: Mapping[str, Any], limits: Limits | None = None) -> bytes:
+    """The filled-in .docx for `context` (see the module doc for its keys), within `limits` (LIMITS)."""
     path = Path(template_path)
     tpl = _open(path)
     try:
-        tpl.render(_context(context), jinja_env=ENV, autoescape=True)
+        with budget(limits or LIMITS):
+            tpl.render(_context(context), jinja_env=ENV, autoescape=True)
         gbt9704.fit_banners(tpl.docx)
         out = io.BytesIO()
         tpl.save(out)
@@ -281,3 +290,70 @@ def template_variables(template_path: Path) -> set[str]:
     except jinja2.TemplateSyntaxError as exc:
         raise _wrap(path, exc) from None
     return _variables(ast)
+
+# ------------------------------------------------------------------ trying a template (flows validate)
+
+SAMPLE_TEXT = "示例"
+
+
+class _SampleRow(dict):
+    """A row of sample data: every field a template reads from it is 示例 (dict methods stay methods)."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and not key.startswith("_") and not hasattr(dict, key)
+
+    def __missing__(self, key: str) -> str:
+        return SAMPLE_TEXT
+
+
+def sample_context(template_path: Path) -> dict:
+    """Sample data for trying a template: every dotted name it reads is 示例, and every one it loops
+    over holds two sample rows (whose fields are 示例 too)."""
+    path = Path(template_path)
+    try:
+        ast = ENV.parse(_template_source(_open(path)))
+    except jinja2.TemplateSyntaxError as exc:
+        raise _wrap(path, exc) from None
+    local = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    loops = {".".join(parts) for loop in ast.find_all(nodes.For)
+             if (parts := _dotted(loop.iter)) is not None and parts[0] not in local}
+    ctx: dict = {"case": {"id": "SL-2025-00001", "title": SAMPLE_TEXT, "created_at": "2025-01-06T09:00:00",
+                          "data": {}}, "doc": {}, "rows": [], "extra": {}}
+    for name in sorted(_variables(ast) | loops, key=lambda n: n.count(".")):
+        *parents, leaf = name.split(".")
+        node = ctx
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = _SampleRow()
+            node = node[part]
+        node[leaf] = [_SampleRow(), _SampleRow()] if name in loops else SAMPLE_TEXT
+    return ctx
+
+
+_CHECKED: dict[tuple[str, str, Limits | None], str | None] = {}
+
+
+def check_template(template_path: Path, limits: Limits | None = None) -> str | None:
+    """Render the template once with sample data (`sample_context`) in the sandbox: the problem (Chinese)
+    when it goes past the limits, reaches for what the sandbox refuses or names what does not exist
+    (a filter, say); None otherwise. A failure the sample values themselves may cause (示例 where a
+    number is expected) is not reported: real data decides those. Remembered by the template's content."""
+    path = Path(template_path)
+    try:
+        key = (hashlib.sha256(_template_bytes(path)).hexdigest(), path.name, limits)
+    except TemplateError as exc:
+        return str(exc)
+    if key not in _CHECKED:
+        problem = None
+        try:
+            render(path, sample_context(path), limits)
+        except TemplateLimitExceeded as exc:
+            problem = str(exc)
+        except TemplateError as exc:
+            cause = exc.__cause__
+            if cause is None or isinstance(cause, (SecurityError, jinja2.TemplateSyntaxError, etree.XMLSyntaxError)):
+                problem = str(exc)
+        if len(_CHECKED) >= 256:
+            _CHECKED.clear()
+        _CHECKED[key] = problem
+    return _CHECKED[key]

@@ -94,7 +94,7 @@ def template_fields(templates_dir: Path) -> tuple[dict[str, set[str]] | None, li
     """Template name → the dotted names it references, and the templates that cannot be opened."""
     if not templates_dir.is_dir():
         return None, []
-    from flows.documents.rendering import TemplateError, template_variables
+    from flows.documents.rendering import TemplateError, check_template, template_variables
 
     fields, problems = {}, []
     for path in sorted(templates_dir.glob("*.docx")):
@@ -103,6 +103,10 @@ def template_fields(templates_dir: Path) -> tuple[dict[str, set[str]] | None, li
         except TemplateError as exc:
             fields[path.stem] = set()
             problems.append(f"{path}: {exc}")
+            continue
+        problem = check_template(path)  # tried once with sample data: over its limits, or refused by the sandbox
+        if problem:
+            problems.append(f"{path}: {problem}")
     return fields, problems
 
 
