@@ -642,8 +642,8 @@ def _check(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext,
             cleaned[f.name] = [] if f.kind in _LIST_KINDS else None
             if f.required:
                 problems[f.name] = {"": MISSING}
-            elif f.kind == "table" and _row_count(f, 0):  # min_rows holds for an empty table too
-                problems[f.name] = {"": _row_count(f, 0)}
+            elif f.kind == "table" and f.name in values and _row_count(f, 0):
+                problems[f.name] = {"": _row_count(f, 0)}  # a table given empty is a value: its min_rows holds
             continue
         try:
             cleaned[f.name] = _clean(f, raw, ctx, {**outer, **cleaned})
@@ -687,7 +687,7 @@ def check_form(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormCont
       (a hidden field's own value is not seen; the case data's is).
     - Empty means None, "" (or only spaces and invisible characters), [] or {}; a visible
       empty field gives None ([] for multichoice, file and table), or "必填" when required;
-      a table's min_rows holds even when it is not required.
+      a table's min_rows holds whenever the table is given, even empty and not required.
     - Clean values: text stripped (textarea kept as typed), numbers as int/float
       ("12" → 12, integer fields 3.0 → 3), dates "YYYY-MM-DD", datetimes
       "YYYY-MM-DDTHH:MM" (":SS" only when not zero), multichoice in the options' order,

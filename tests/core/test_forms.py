@@ -303,6 +303,8 @@ def test_table_row_counts_and_shapes():
     assert error(PERSONS, four) == "最多 3 行（现为 4 行）"
     at_least_two = F("rows", "table", min_rows=2, columns=[F("x", "text")])
     assert error(at_least_two, [{"x": "a"}]) == "至少填写 2 行（现为 1 行）"
+    assert error(at_least_two, []) == "至少填写 2 行（现为 0 行）"       # given empty: a value, its bound holds
+    assert check_form([at_least_two], {}, FormContext()) == {"rows": []}  # left out of an optional step: none
     assert errors_of([PERSONS], {"persons": [{"name": "王某", "measure": "警告"}, "row"]}) == {
         "persons[1]": "每一行须为一组字段值"}
 

@@ -30,6 +30,17 @@ from orch_helpers import (
 pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.browser]
 
 
+PASSWORD = "Anquan#2026"
+
+
+def sign_in(page, app_url: str, user: str, password: str) -> None:
+    page.goto(app_url)
+    page.get_by_role("textbox", name="账号").fill(user)
+    page.get_by_role("textbox", name="密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="待办").wait_for()
+
+
 def _clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -38,6 +49,13 @@ def _clean_env() -> dict:
 
 def test_up_runs_the_stack_refuses_a_second_start_and_leaves_no_orphan(tmp_path, configs_root, orch_config):
     data = tmp_path / "data"
+    from flows.service import open_service
+
+    people = open_service(data, config=orch_config)      # the office's passwords, set before the stack starts
+    people.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
+    for person in ("awb_zhang", "qy_yang"):
+        people.accounts.reset_password("admin", person, PASSWORD, must_change=False)
+    people.close()
     app_port, prefect_port = free_port(), free_port()
     cmd = [sys.executable, "-m", "flows", "up", "--data-dir", str(data), "--app-port", str(app_port),
            "--prefect-port", str(prefect_port)]
@@ -107,8 +125,8 @@ def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> No
     and the enterprise contact's 待办提醒 on the 消息 page."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium_page() as page:
-        page.goto(app_url)
-        page.get_by_role("heading", name="县交通运输局安全生产流程平台").wait_for()
+        sign_in(page, app_url, "awb_zhang", PASSWORD)             # 安委办: sees all cases
+        page.get_by_role("link", name=re.compile("全部案件")).click()
         page.get_by_text("安全生产失信黑名单（1 件办理中）").wait_for()
         page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
         pick(page, "pick-blacklist", cid)
@@ -118,8 +136,10 @@ def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> No
         content = open(download.value.path(), "rb").read()
         assert download.value.suggested_filename.endswith("1号）.docx")
         assert "江海港务有限公司" in zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_role("heading", name="登录").wait_for()           # signed out before the next sign-in
+        sign_in(page, app_url, "qy_yang", PASSWORD)               # 江海港务's contact, who may 陈述申辩
         page.get_by_role("link", name=re.compile("消息")).click()
-        pick(page, "msg-user", re.compile("杨经理"))  # 江海港务's contact, who may 陈述申辩
         page.get_by_text(re.compile(f"【待办提醒】.*送达事先告知书.*{cid}")).wait_for()
         page.screenshot(path=str(SHOTS / "messages.png"), full_page=True)
 

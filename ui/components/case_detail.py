@@ -5,7 +5,7 @@ import streamlit as st
 
 from ui.components.downloads import download
 
-EFFECT_STATUS = {"pending": "处理中", "done": "已完成", "failed": "失败"}
+EFFECT_STATUS = {"pending": "处理中", "running": "处理中", "done": "已完成", "failed": "失败"}
 
 
 def state_labels(svc, case: dict) -> str:
@@ -16,7 +16,7 @@ def state_labels(svc, case: dict) -> str:
 
 def effect_summary(case: dict) -> str:
     effects = case.get("effects", [])
-    pending = sum(e["status"] == "pending" for e in effects)
+    pending = sum(e["status"] in ("pending", "running") for e in effects)
     failed = sum(e["status"] == "failed" for e in effects)
     parts = ([f"{pending} 项处理中"] if pending else []) + ([f"{failed} 项失败"] if failed else [])
     return "，".join(parts) or "—"
