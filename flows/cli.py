@@ -28,6 +28,8 @@ def _json_arg(text: str | None, what: str) -> dict:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FlowError(f"{what} 不是有效的 JSON：{exc.msg}（第 {exc.pos + 1} 个字符）") from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, nesting thousands deep
+        raise FlowError(f"{what} 无法处理：数字位数过多或嵌套过深") from None
     if not isinstance(value, dict):
         raise FlowError(f"{what} 须为 JSON 对象，例如 '{{\"deaths\": 1}}'")
     return value

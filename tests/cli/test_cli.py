@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = {"occurred_at": "2025-03-01T08:30", "place": "X354线", "accident_type": "道路运输", "deaths": 0,
           "serious_injuries": 1, "direct_loss": 12, "description": "追尾"}
@@ -77,3 +79,9 @@ def test_demo_fills_every_state_and_verify_catches_tampering(tmp_path):
 def test_validate_defaults_to_shipped_flows():
     out = cli("validate", check=True)
     assert "4 个流程定义" in out.stdout
+
+
+@pytest.mark.parametrize("data", ["[" * 5000 + "]" * 5000, '{"deaths": ' + "9" * 5000 + "}"])
+def test_a_payload_json_cannot_parse_is_a_message_not_an_internal_error(tmp_path, data):
+    bad = cli("start", "accident", "--as", "awb_zhang", "--data", data, data_dir=tmp_path)
+    assert bad.returncode == 2 and "数字位数过多或嵌套过深" in bad.stderr and "内部错误" not in bad.stderr

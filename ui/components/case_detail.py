@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.components.downloads import download
+from ui.components.text import plain
 
 EFFECT_STATUS = {"pending": "处理中", "running": "处理中", "done": "已完成", "failed": "失败"}
 
@@ -23,7 +24,7 @@ def effect_summary(case: dict) -> str:
 
 
 def case_detail(svc, case: dict) -> None:
-    st.markdown(f"**{case['id']}　{case['title']}**　当前环节：{state_labels(svc, case)}"
+    st.markdown(f"**{plain(case['id'])}　{plain(case['title'])}**　当前环节：{plain(state_labels(svc, case))}"
                 f"　（{'已结案' if case['status'] == 'closed' else '办理中'}）")
     docs = case.get("documents", [])
     if docs:
@@ -40,12 +41,12 @@ def case_detail(svc, case: dict) -> None:
         line = f"处理「{what}」：{EFFECT_STATUS.get(effect['status'], effect['status'])}"
         if effect.get("error"):
             line += f"（第 {effect.get('attempts', 0)} 次失败：{effect['error']}）"
-        st.write(line)
+        st.write(plain(line))
         if effect["status"] == "failed" and st.button("重试", key=f"retry-{case['id']}-{effect['id']}"):
             svc.retry_effect(case["id"], effect["id"])
             st.rerun()
     with st.expander("办理记录"):
         for event in svc.history(case["id"]):
             who = (event.get("actor") or {}).get("name", "")
-            st.write(f"{event.get('at', '')[:16].replace('T', ' ')}　{who}　{event.get('label') or event['type']}"
-                     f"{('：' + event['comment']) if event.get('comment') else ''}")
+            st.write(plain(f"{event.get('at', '')[:16].replace('T', ' ')}　{who}　{event.get('label') or event['type']}"
+                     f"{('：' + event['comment']) if event.get('comment') else ''}"))
