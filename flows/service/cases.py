@@ -119,6 +119,9 @@ class Service:
 
     # ------------------------------------------------------------ reads
     def case(self, case_id: str) -> dict:
+        shown = str(case_id).encode("utf-8", "backslashreplace").decode("utf-8")  # a typed id may hold anything
+        if not isinstance(case_id, str) or shown != case_id or not case_id.isprintable() or len(case_id) > 64:
+            raise NotFound(f"没有案件 {shown[:64]}")
         case = self.store.get_case(case_id)
         if case is None:
             raise NotFound(f"没有案件 {case_id}")

@@ -85,3 +85,10 @@ def test_validate_defaults_to_shipped_flows():
 def test_a_payload_json_cannot_parse_is_a_message_not_an_internal_error(tmp_path, data):
     bad = cli("start", "accident", "--as", "awb_zhang", "--data", data, data_dir=tmp_path)
     assert bad.returncode == 2 and "数字位数过多或嵌套过深" in bad.stderr and "内部错误" not in bad.stderr
+
+
+def test_a_case_id_that_is_not_text_is_no_case(tmp_path):
+    env = {**os.environ, "WORKFLOW_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "flows", "show", b"SG-\xff".decode("utf-8", "surrogateescape")],
+                         cwd=ROOT, capture_output=True, env=env, timeout=120, check=False)
+    assert out.returncode == 2 and "没有案件 SG-\\udcff" in out.stderr.decode() and b"\xe5\x86\x85\xe9\x83\xa8" not in out.stderr
