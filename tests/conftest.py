@@ -11,6 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """Every test, and every process a test starts (they inherit the environment), seals with a key of
+    the run's own, never the user's ~/.config/county-safety/seal.key. Set before any fixture runs, so a
+    stack started by a module-scoped fixture and the test process share it."""
+    import tempfile
+
+    if "WORKFLOW_SEAL_KEY_FILE" not in os.environ:
+        os.environ["WORKFLOW_SEAL_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="seal-key-")) / "seal.key")
+
+
 class Clock:
     """Injectable time: tests move it forward instead of sleeping."""
 
