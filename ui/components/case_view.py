@@ -29,36 +29,49 @@ def header(svc, wf, case: dict) -> None:
         column.markdown(value)
     for warning in desk.deadline_warnings(svc, case):
         st.warning(warning)
-    holders = desk.holders(svc, case)
-    if holders:
-        st.caption("待办人：" + "；".join(plain(f"{h['label']}：{h['who']}") for h in holders))
+    steps: dict[str, list[str]] = {}  # 待办人：计划：经办人、安委办 (one step once, however many hold it)
+    for h in desk.holders(svc, case):
+        steps.setdefault(h["label"], []).append(h["who"])
+    if steps:
+        st.caption("待办人：" + "；".join(plain(f"{step}：{'、'.join(dict.fromkeys(who))}") for step, who in steps.items()))
     for link in case.get("links", []):
         st.page_link("pages/case.py", label=f"关联案件 {link['case_id']}（{link.get('relation', '')}）",
                      query_params={"id": link["case_id"]}, icon=":material/link:")
 
 
+def _table(rows: list[dict]) -> None:
+    """st.table renders Markdown in its cells: what people typed is escaped to show as typed."""
+    st.table([{plain(k): plain(v) for k, v in row.items()} for row in rows] or [{}])
+
+
 def data_section(svc, user: str, case: dict) -> None:
     with st.expander("案件信息", expanded=True):
         groups = desk.data_by_step(svc, case)
+        known = desk.fields_of(svc.definition_of(case))
         if not groups:
             st.caption("暂无")
+
+        def label(f: dict) -> str:  # with its unit, as the form asked for it: 直接经济损失（万元）
+            field = known.get(f["key"], (None, ""))[0]
+            return f["label"] + (f"（{field.suffix}）" if field is not None and field.suffix else "")
         for group in groups:
             st.markdown(f"**{plain(group['step'])}**")
             simple = [f for f in group["fields"] if "rows" not in f]
             if simple:
-                st.table({"项目": [f["label"] for f in simple], "内容": [f["value"] for f in simple]})
+                _table([{"项目": label(f), "内容": f["value"]} for f in simple])
             for f in group["fields"]:
                 if "rows" in f:
                     st.markdown(plain(f["label"]))
-                    st.table(f["rows"] or [{}])
+                    _table(f["rows"])
                 for i, item in enumerate(f.get("files", [])):
                     path, name = desk.attachment(svc, user, case["id"], item["ref"])
                     download(f"下载附件：{name}", path, name, key=f"att-{case['id']}-{f['key']}-{i}")
 
 
 @st.fragment(run_every=2)
-def documents_section(svc, case_id: str) -> None:
-    """Redrawn every 2 s while Prefect carries the effects out: 处理中 becomes 已完成 by itself."""
+def documents_section(svc, case_id: str, show_runs: bool = False) -> None:
+    """Redrawn every 2 s while Prefect carries the effects out: 处理中 becomes 已完成 by itself.
+    `show_runs`: a link to the case's runs in Prefect's own (English, technical) pages, for admins."""
     case = svc.case(case_id)
     with st.expander("文书", expanded=True):
         docs = case.get("documents", [])
@@ -80,7 +93,7 @@ def documents_section(svc, case_id: str) -> None:
             if effect["status"] == "failed" and st.button("重试", key=f"retry-{case_id}-{effect['id']}"):
                 svc.retry_effect(case_id, effect["id"])
                 st.rerun(scope="fragment")
-        if is_orchestrated(svc):
+        if show_runs and is_orchestrated(svc):
             import os
 
             ui = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
@@ -90,6 +103,6 @@ def documents_section(svc, case_id: str) -> None:
 
 def history_section(svc, case: dict) -> None:
     with st.expander("办理记录", expanded=False):
-        rows = desk.history_rows(svc, case)
-        st.dataframe([{"时间": r["at"], "办理人": r["who"], "操作": r["what"], "进入环节": r["to"],
-                       "意见": r["comment"], "填写内容": r["changes"]} for r in rows], hide_index=True, width="stretch")
+        rows = desk.history_rows(svc, case)  # a static table: long reasons wrap instead of being cut off
+        _table([{"时间": r["at"], "办理人": r["who"], "操作": r["what"], "进入环节": r["to"],
+                 "意见": r["comment"], "填写内容": r["changes"]} for r in rows])

@@ -5,16 +5,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.components.text import plain, plain_label
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def download(label: str, path: Path, name: str, key: str) -> None:
     if not path.exists():
-        st.caption(f"{label}（文件缺失）")
+        st.caption(f"{plain(label)}（文件缺失）")
         return
     import mimetypes
 
     mime = XLSX if name.endswith(".xlsx") else DOCX if name.endswith(".docx") else \
         (mimetypes.guess_type(name)[0] or "application/octet-stream")
-    st.download_button(label, data=path.read_bytes(), file_name=name, mime=mime, key=key)
+    # a label is Markdown: a title or a file name someone typed shows as typed
+    st.download_button(plain_label(label), data=path.read_bytes(), file_name=name, mime=mime, key=key)

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from flows.core.errors import FlowError
-from flows.core.forms import Field
+from flows.core.forms import Field, field_label
 from flows.core.spec import Workflow
 from flows.service import desk
 from ui.components.text import plain
@@ -20,15 +20,27 @@ from ui.components.text import plain
 YES_NO = ["是", "否"]
 
 
-def _error(errors: dict[str, str], name: str) -> None:
+def _error(errors: dict[str, str], f: Field) -> None:
+    """The field's errors under it; a part of it named in Chinese (第 1 行的整改措施, 统一社会信用代码)."""
     for path, message in errors.items():
-        if path == name or path.startswith((f"{name}.", f"{name}[")):
-            suffix = path[len(name):].lstrip(".")
-            st.error(f"{suffix + '：' if suffix else ''}{message}", icon=":material/error:")
+        if path == f.name or path.startswith((f"{f.name}.", f"{f.name}[")):
+            where = field_label([f], path)
+            part = where[len(f.label):].removeprefix("的") if where.startswith(f.label) else where
+            st.error(f"{part}：{message}" if part else message, icon=":material/error:")
 
 
 def _label(f: Field) -> str:
     return plain(f.label) + (f"（{plain(f.suffix)}）" if f.suffix else "") + (" \\*" if f.required else "")
+
+
+def _uploader_in_chinese() -> None:
+    """Streamlit's file uploader says "Upload" and "… per file" and has no setting for it: its texts are
+    drawn over in Chinese by a style (the only way there is; see tests/ui/test_browser.py's screenshots)."""
+    limit = st.get_option("server.maxUploadSize")
+    button = '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p'
+    note = '[data-testid="stFileUploaderDropzoneInstructions"] span'
+    st.html(f"<style>{button}, {note} {{font-size: 0}} {button}::after {{content: '上传文件'; font-size: 0.875rem}} "
+            f"{note}::after {{content: '每个文件不超过 {int(limit)} MB'; font-size: 0.875rem}}</style>")
 
 
 def _parse_date(value: Any) -> date | None:
@@ -46,11 +58,10 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
         widget = st.text_area if f.kind == "textarea" else st.text_input
         return widget(label, value=current or "", key=key, help=help_text, max_chars=f.max_length) or None
     if f.kind == "number":
+        # no min_value/max_value here: the browser would silently drop a value out of range (the
+        # server would then say 必填); the server's check says 应不小于 … under the field instead
         step = 1 if f.integer else None
-        value = st.number_input(label, value=current, key=key, help=help_text, step=step,
-                                min_value=int(f.min) if f.integer and f.min is not None else f.min,
-                                max_value=int(f.max) if f.integer and f.max is not None else f.max,
-                                placeholder="请输入数字")
+        value = st.number_input(label, value=current, key=key, help=help_text, step=step, placeholder="请输入数字")
         return int(value) if f.integer and value is not None else value
     if f.kind == "date":
         value = st.date_input(label, value=_parse_date(current), key=key, help=help_text, format="YYYY-MM-DD",
@@ -92,6 +103,7 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
                                 key=f"{key}-code", max_chars=18, placeholder="18 位，含校验码")
         return {"name": name, "credit_code": code} if name or code else None
     if f.kind == "file":
+        _uploader_in_chinese()
         uploads = st.file_uploader(label, accept_multiple_files=True, key=key, help=help_text)
         stored = []
         for upload in uploads or []:
@@ -120,18 +132,22 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
 
 def render(svc, wf: Workflow, form_name: str | None, key: str, errors: dict[str, str] | None = None,
            case: dict | None = None, initial: dict | None = None) -> dict[str, Any]:
-    """The widgets of one form; returns the values typed so far (hidden fields left out)."""
+    """The widgets of one form; returns the values typed so far (hidden fields left out).
+
+    A field starts with `initial`'s value, else the case's (a scheme sent back for rework shows what
+    was filled in, 责任追究 starts from the approved report's list), else its default."""
     errors = errors or {}
     form = wf.forms.get(form_name or "")
     values: dict[str, Any] = {}
     if form is None:
         return values
+    known = initial if initial is not None else (case or {}).get("data", {})
     for f in form.fields:
         if not desk.visible(wf, f, values, case):
             continue
-        current = (initial or {}).get(f.name, f.default)
+        current = known.get(f.name, f.default)
         value = _widget(svc, f, f"{key}-{f.name}", current)
         if value is not None:
             values[f.name] = value
-        _error(errors, f.name)
+        _error(errors, f)
     return values

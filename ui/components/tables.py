@@ -39,9 +39,11 @@ def case_table(key: str, rows: list[dict], columns: list[str], id_column: str = 
 
     frame = pd.DataFrame(rows, columns=columns)
     shown = styler(frame) if styler else frame
-    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key=key,
-                          width="stretch", column_order=[c for c in columns if c not in hidden])
-    selected = picked.selection.rows if picked else []
+    # a click on any cell opens its row's case (row selection alone needs the small box at the row's start)
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode=["single-row", "single-cell"],
+                          key=key, width="stretch", column_order=[c for c in columns if c not in hidden])
+    selection = picked.selection if picked else None
+    selected = [*(selection.rows if selection else []), *(cell[0] for cell in (selection.cells if selection else []))]
     if selected:
         st.switch_page("pages/case.py", query_params={"id": frame.iloc[selected[0]][id_column]})
     st.caption("点击一行打开案件")

@@ -40,8 +40,12 @@ with right:
     with st.expander("流程图", expanded=True):
         st.graphviz_chart(dot(wf, case, history), width="stretch")
 with left:
-    actions = [a for a in svc.actions(case["id"], user) if a.enabled]
-    refused = [a for a in svc.actions(case["id"], user) if not a.enabled]
+    if st.session_state.get("case-notice"):  # what the last click did, at the top where it is seen
+        st.success(st.session_state.pop("case-notice"))
+    offered = svc.actions(case["id"], user)
+    # the way forward first (it is the one chosen when the page opens), 退回 / 不予通过 / 取消 after it
+    actions = sorted((a for a in offered if a.enabled), key=lambda a: a.kind in ("return", "reject"))
+    refused = [a for a in offered if not a.enabled]
     if actions:
         st.markdown("#### 办理")
         labels = {a.name: a.label for a in actions}
@@ -50,8 +54,9 @@ with left:
         key = f"act-{case['id']}-{chosen}"
         errors = st.session_state.get(f"{key}-errors", {})
         values = form.render(svc, wf, action.form, key=key, errors=errors, case=case)
-        comment = st.text_area("理由" if action.kind in ("return", "reject") else "意见",
-                               key=f"{key}-comment", help="必填" if action.needs_comment else "选填")
+        comment = st.text_area(("理由" if action.kind in ("return", "reject") else "意见")
+                               + (" \\*" if action.needs_comment else ""), key=f"{key}-comment",
+                               help="必填" if action.needs_comment else "选填")
         if errors.get("comment"):
             st.error(errors["comment"])
         if errors and set(errors) - {"comment"}:
@@ -78,10 +83,8 @@ with left:
     for a in refused:
         st.caption(f"「{a.label}」暂不可办理：{a.reason}")
     other_actions(svc, user, case, stale)
-    if st.session_state.get("case-notice"):
-        st.success(st.session_state.pop("case-notice"))
     data_section(svc, user, case)
-    documents_section(svc, case["id"])
+    documents_section(svc, case["id"], show_runs=desk.is_admin(svc, svc.actor(user)))
     with st.expander("意见"):
         text = st.text_area("发表意见", key=f"comment-{case['id']}")
         if st.button("发表", key=f"comment-send-{case['id']}"):
@@ -91,4 +94,4 @@ with left:
                 st.error(str(exc))
             else:
                 st.rerun()
-    history_section(svc, case)
+history_section(svc, case)  # under both columns: the whole width for its reasons and contents
