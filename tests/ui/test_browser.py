@@ -122,6 +122,8 @@ def office(tmp_path_factory, configs_root, orch_config):
         assert proc.poll() is None, log.read_text()
         children = json.loads((data / "stack.json").read_text())["children"]
         DESK.mkdir(parents=True, exist_ok=True)
+        for old in DESK.glob("*.png"):  # only this run's pages are there to be looked at
+            old.unlink()
         yield Office(f"http://127.0.0.1:{app_port}", data, orch_config, cases)
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()[-3000:]
@@ -249,13 +251,18 @@ def upload(page, key: str, path: Path) -> None:
     settle(page)
 
 
+def table_ids(page, key: str) -> list[str]:
+    """The case numbers in a list of cases (a grid drawn on a canvas; its text is in a table behind it)."""
+    settle(page)
+    page.wait_for_function(f"""() => document.querySelector('.st-key-{key} td') ||
+        [...document.querySelectorAll('[data-testid=stCaptionContainer]')].some(e => e.innerText === '暂无')""")
+    return [t for t in page.locator(f".st-key-{key} td").all_text_contents() if re.fullmatch(r"[A-Z]+-\d{4}-\d+", t)]
+
+
 def inbox_ids(page) -> list[str]:
     page.get_by_role("link", name="待办").click()
     page.get_by_role("heading", name="待办").wait_for()
-    settle(page)
-    page.wait_for_function("""() => document.querySelector('.st-key-inbox-table td') ||
-        [...document.querySelectorAll('[data-testid=stCaptionContainer]')].some(e => e.innerText === '暂无')""")
-    return [t for t in page.locator(".st-key-inbox-table td").all_text_contents() if re.fullmatch(r"[A-Z]+-\d{4}-\d+", t)]
+    return table_ids(page, "inbox-table")
 
 
 def open_from_inbox(page, case_id: str) -> None:
@@ -431,6 +438,10 @@ def test_a_drill_from_plan_to_archive(page, office, tmp_path):
     finally:
         svc.close()
     assert case["status"] == "closed" and case["active"] == ["archived"]
+    page.get_by_role("link", name="已办").click()                 # 王芳's 已办 lists it
+    page.get_by_role("heading", name="已办").wait_for()
+    assert cid in table_ids(page, "my-done-table")
+    shot(page, "1-07-head-done-list")
 
 
 # ------------------------------------------------------------------ 2. an accident: 一案三查, then 结案
@@ -491,6 +502,9 @@ def test_an_accident_waits_for_all_three_investigations_and_closes_on_the_four_p
     page.get_by_text("已提交「结案」。").wait_for()
     assert header_state(page) == "已结案"
     shot(page, "2-05-accident-closed")
+    page.get_by_role("link", name="全部案件").click()             # the director sees every workflow's cases
+    page.get_by_text("同时显示已结案件").wait_for()
+    shot(page, "2-06-director-all-cases")
 
 
 # ------------------------------------------------------------------ 3. who may not act, who may not see
@@ -557,6 +571,10 @@ def test_return_transfer_and_withdraw(page, office):
     sign_in(page, office, "awb_zhang")                            # back in the earlier holder's 待办
     assert cid in inbox_ids(page)
     shot(page, "4-02-returned-drill-back-in-clerks-inbox")
+    page.get_by_role("link", name=re.compile("^消息")).click()     # and a 待办提醒 says so
+    page.get_by_role("heading", name="消息").wait_for()
+    page.get_by_text(re.compile(f"打开案件 {cid}")).first.wait_for()
+    shot(page, "4-03-clerks-messages")
     open_case(page, office, cid)
     other = page.locator("[data-testid=stExpander]", has_text="其他操作")
     other.get_by_text("其他操作").click()
@@ -566,7 +584,7 @@ def test_return_transfer_and_withdraw(page, office):
     other.get_by_role("button", name="转办", exact=True).click()
     page.get_by_text("已转办给刘洋（运输管理科）。").wait_for()
     assert "刘洋" in page.get_by_text(re.compile("^待办人：")).inner_text()
-    shot(page, "4-03-drill-transferred-to-colleague")
+    shot(page, "4-04-drill-transferred-to-colleague")
     assert cid not in inbox_ids(page)
     sign_out(page)
 
@@ -582,7 +600,7 @@ def test_return_transfer_and_withdraw(page, office):
     assert cid in inbox_ids(page)
     open_case(page, office, cid)
     assert any(c.startswith("撤回") for c in history_cells(page))
-    shot(page, "4-04-drill-withdrawn-back-to-drafting")
+    shot(page, "4-05-drill-withdrawn-back-to-drafting")
 
 
 # ------------------------------------------------------------------ 5. wrong passwords lock the account

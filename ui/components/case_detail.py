@@ -26,6 +26,7 @@ def effect_summary(case: dict) -> str:
 def case_detail(svc, case: dict) -> None:
     st.markdown(f"**{plain(case['id'])}　{plain(case['title'])}**　当前环节：{plain(state_labels(svc, case))}"
                 f"　（{'已结案' if case['status'] == 'closed' else '办理中'}）")
+    st.page_link("pages/case.py", label="打开案件页", query_params={"id": case["id"]}, icon=":material/open_in_new:")
     docs = case.get("documents", [])
     if docs:
         st.markdown("文书：")
