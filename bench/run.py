@@ -14,6 +14,9 @@ Figures and their targets (see the issues):
                           see bench/orchestration_bench.py (--skip-prefect leaves the Prefect ones out)
   expr_eval_us, expr_table_20k_us, expr_size_bomb_max_ms and their ratios against baselines of the
                           same run: see bench/expressions_bench.py
+  page_inbox_ms, case_page_ms, click_to_updated_ms against baseline_page_ms / baseline_click_ms: the real
+                          app in headless Chromium, see bench/browser_bench.py (--skip-browser leaves them
+                          out, --only-browser runs only them)
 --quick divides the sizes by 10 (names stay the same) and finishes in well under a minute.
 """
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import browser_bench  # noqa: E402  (bench/browser_bench.py: issue 10's figures, in Chromium)
 import expressions_bench  # noqa: E402  (bench/expressions_bench.py: the safe evaluator's speed)
 import orchestration_bench  # noqa: E402  (bench/orchestration_bench.py: issue 4's figures)
 from tinydb import TinyDB  # noqa: E402
@@ -194,6 +198,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10, under a minute")
     parser.add_argument("--skip-prefect", action="store_true", help="leave out the figures needing a Prefect server")
     parser.add_argument("--only-prefect", action="store_true", help="only the figures needing a Prefect server")
+    parser.add_argument("--skip-browser", action="store_true", help="leave out the figures taken in Chromium")
+    parser.add_argument("--only-browser", action="store_true", help="only the figures taken in Chromium")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     config = load_config()
@@ -203,6 +209,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.only_prefect:
             return prefect_figures(config, args.quick)
+        if args.only_browser:
+            return browser_figures(config, args.quick)
         tmp = Path(tmp)
         tpl_case = templates(config)[0][1]
         stock = stock_tinydb_p50(tmp, 5000 // scale, 100, tpl_case)
@@ -241,6 +249,8 @@ def main() -> None:
         figures.append(("docx_render_p50_ms", render, "ms"))
     figures += expressions_bench.expression_figures(args.quick)
     show(figures)
+    if not args.skip_browser:
+        browser_figures(config, args.quick)
     if not args.skip_prefect:
         prefect_figures(config, args.quick)
 
@@ -249,6 +259,12 @@ def prefect_figures(config, quick: bool) -> None:
     """A real Prefect server and the serving process, then the whole stack (issue 4)."""
     show(orchestration_bench.effects_figures(config, actions=10 if quick else 30))
     show(orchestration_bench.stack_figures())
+
+
+def browser_figures(config, quick: bool) -> None:
+    """The real app on 100,000 cases (10,000 with --quick) in headless Chromium (issue 10)."""
+    for line in browser_bench.browser_figures(config, cases=100_000 // (10 if quick else 1), runs=3 if quick else 10):
+        print(line, flush=True)
 
 
 def show(figures: list[tuple[str, float, str]]) -> None:

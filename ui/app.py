@@ -8,8 +8,12 @@ the effects (documents...) are carried out by Prefect and appear on the page by 
 """
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
+
+_STARTED = time.perf_counter()  # WORKFLOW_UI_TIMINGS=FILE: each script run's time is appended there (see the end)
 
 import streamlit as st
 
@@ -65,4 +69,9 @@ st.title("县交通运输局安全生产流程平台")
 st.caption(status_line(svc))
 if notice := svc.config.warning():  # a workflow file that did not load is skipped; the others run
     st.warning(notice)
-page.run()
+try:
+    page.run()
+finally:  # also when the page calls st.stop or st.rerun
+    if os.environ.get("WORKFLOW_UI_TIMINGS"):
+        with open(os.environ["WORKFLOW_UI_TIMINGS"], "a", encoding="utf-8") as _timings:
+            _timings.write(f"/{page.url_path}\t{(time.perf_counter() - _STARTED) * 1000:.1f}\t{time.time():.3f}\n")
