@@ -34,7 +34,7 @@ def is_admin(svc: Service, actor: Actor) -> bool:
     return any(actor.has_role(role) for role in svc.config.platform.admin_roles)
 
 
-def _enterprise(svc: Service, actor: Actor) -> str | None:
+def enterprise_of(svc: Service, actor: Actor) -> str | None:
     """The enterprise an enterprise's contact belongs to, else None."""
     unit = next((u for u in svc.org.units if u.name == actor.unit), None)
     return unit.name if unit is not None and unit.kind == "enterprise" else None
@@ -61,7 +61,7 @@ def can_see(svc: Service, user_id: str, case: dict) -> bool:
     actor = svc.actor(user_id)
     if case.get("created_by") == actor.id or _holds(svc, actor, case):
         return True
-    enterprise = _enterprise(svc, actor)
+    enterprise = enterprise_of(svc, actor)
     if enterprise is not None:
         return _names_enterprise(case, enterprise) or _acted_on(svc, actor, case)
     if sees_all(svc, actor) or (case.get("unit") and case.get("unit") == actor.unit):

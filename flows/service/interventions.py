@@ -54,15 +54,23 @@ def transfer(svc: Service, case_id: str, user_id: str, state: str, to_user: str,
 def urge(svc: Service, case_id: str, user_id: str, comment: str | None = None,
          expected_version: int | None = None, now: datetime | None = None) -> dict:
     case = _open(svc, user_id, case_id, expected_version)
+    if not may_urge(svc, user_id):
+        raise NotPermitted("企业联系人不能催办，请联系主管部门")
     rows = engine.tasks(svc.definition_of(case), case)
     new, events, effects = interventions.urge(svc.definition_of(case), case, rows, actor=svc.actor(user_id),
                                               now=now or svc.clock(), comment=comment)
     return _commit(svc, case, new, events, effects)
 
 
+def may_urge(svc: Service, user_id: str) -> bool:
+    """催办 is the bureau's: an enterprise's contact does not urge the office on its own case."""
+    return desk.enterprise_of(svc, svc.actor(user_id)) is None
+
+
 def withdrawable(svc: Service, user_id: str, case: dict) -> dict | None:
-    """My last action on the case, when I may still take it back."""
-    if case.get("cancelled"):
+    """My last action on the case, when I may still take it back (never once the case has ended:
+    a move into 归档 or 结案 has no next holder who could still act first)."""
+    if case.get("cancelled") or case["status"] != "open":
         return None
     return interventions.withdrawable(svc.history(case["id"]), svc.actor(user_id))
 
@@ -72,7 +80,7 @@ def withdraw(svc: Service, case_id: str, user_id: str, comment: str | None = Non
     case = _open(svc, user_id, case_id, expected_version)
     history = svc.history(case_id)
     taken_back = interventions.withdrawable(history, svc.actor(user_id))
-    if taken_back is None or case.get("cancelled"):
+    if taken_back is None or case.get("cancelled") or case["status"] != "open":
         raise NotAvailable("只能撤回本人最近一次办理，且下一环节尚未办理")
     before = engine.replay(svc.definition_of(case), svc.ctx, case_id,
                            [e for e in history if e["seq"] < taken_back["seq"]])

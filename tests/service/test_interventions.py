@@ -47,6 +47,8 @@ def test_a_transfer_hands_my_task_to_a_colleague_who_may_hold_it(service):
 
 def test_urging_tells_every_holder_once(service):
     cid = _registered(service)
+    with pytest.raises(NotPermitted, match="企业联系人不能催办"):
+        interventions.urge(service, cid, "qy_yang")                      # the enterprise the case is about
     interventions.urge(service, cid, "awb_head", comment="本周内完成")
     text = [m for m in service.messages("ygk_liu") if m["kind"] == "escalation"]
     assert text and "催办" in text[0]["text"] and "本周内完成" in text[0]["text"]
@@ -69,6 +71,15 @@ def test_withdraw_takes_back_my_last_action_until_the_next_holder_acts(service):
         interventions.withdraw(service, cid, "awb_zhang")                # someone acted after me
     labels = [r["what"] for r in desk.history_rows(service, service.case(cid))]
     assert "撤回：开始调查核实" in labels
+
+
+def test_a_move_that_ended_the_case_cannot_be_taken_back(service):
+    cid = _registered(service)
+    service.act(cid, "dismiss_lead", "awb_head", comment="线索不实")          # into a final state
+    assert service.case(cid)["status"] == "closed"
+    assert interventions.withdrawable(service, "awb_head", service.case(cid)) is None
+    with pytest.raises(NotAvailable):
+        interventions.withdraw(service, cid, "awb_head")
 
 
 def test_only_an_admin_cancels_and_only_with_a_reason(service):

@@ -47,7 +47,7 @@ def other_actions(svc, user: str, case: dict, stale: bool) -> None:
             if st.button("转办", key=f"transfer-{cid}", disabled=to is None) and not stale:
                 _attempt(lambda: interventions.transfer(svc, cid, user, state, to, note, expected_version=version),
                          f"已转办给{names.get(to, '')}。", svc, cid)
-        if holding and case["status"] == "open" and not mine:
+        if holding and case["status"] == "open" and not mine and interventions.may_urge(svc, user):
             note = st.text_input("催办说明", key=f"urge-note-{cid}")
             if st.button("催办", key=f"urge-{cid}") and not stale:
                 _attempt(lambda: interventions.urge(svc, cid, user, note, expected_version=version), "已催办。", svc, cid)
