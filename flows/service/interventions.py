@@ -18,13 +18,39 @@ def _commit(svc: Service, case: dict, new: dict, events: list[dict], effects: li
     return svc.commit_outcome(engine.Outcome(new, events, effects or []), expected_version=case["version"])
 
 
-def _open(svc: Service, user_id: str, case_id: str, expected_version: int | None) -> dict:
+def _open(svc: Service, user_id: str, case_id: str, expected_version: int | None,
+          expected_revision: int | None = None) -> dict:
+    """The case, refused as stale when it is not the one the page showed: `expected_version` exactly,
+    or `expected_revision` (how many times it moved: effects' bookkeeping, which raises the version while
+    Prefect issues a document, is no conflict)."""
+    from flows.core.errors import StaleVersion
+
     case = desk.open_case(svc, user_id, case_id)
     if expected_version is not None and expected_version != case["version"]:
-        from flows.core.errors import StaleVersion
-
         raise StaleVersion(case_id, expected_version, case["version"])
+    if expected_revision is not None:
+        revision = desk.revision(svc.history(case_id))
+        if revision != expected_revision:
+            raise StaleVersion(case_id, expected_revision, revision)
     return case
+
+
+def _retrying(command):
+    """Run a command again when only effects' bookkeeping wrote the case between its read and its
+    commit (a page gives `expected_revision`; a moved case is still refused by `_open`)."""
+    from functools import wraps
+
+    from flows.core.errors import StaleVersion
+
+    @wraps(command)
+    def run(*args, **kw):
+        for attempt in range(5):
+            try:
+                return command(*args, **kw)
+            except StaleVersion:
+                if kw.get("expected_version") is not None or attempt == 4:
+                    raise
+    return run
 
 
 def transferable_to(svc: Service, user_id: str, case_id: str, state: str) -> list[dict]:
@@ -42,18 +68,22 @@ def held_states(svc: Service, user_id: str, case: dict) -> list[str]:
     return [s for s in case["active"] if case["status"] == "open" and interventions.holds(wf, case, s, actor)]
 
 
+@_retrying
 def transfer(svc: Service, case_id: str, user_id: str, state: str, to_user: str, comment: str | None = None,
-             expected_version: int | None = None, now: datetime | None = None) -> dict:
-    case = _open(svc, user_id, case_id, expected_version)
+             expected_version: int | None = None, now: datetime | None = None,
+             expected_revision: int | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version, expected_revision)
     new, events, effects = interventions.transfer(svc.definition_of(case), case, state=state,
                                                   actor=svc.actor(user_id), colleague=svc.actor(to_user),
                                                   now=now or svc.clock(), comment=comment)
     return _commit(svc, case, new, events, effects)
 
 
+@_retrying
 def urge(svc: Service, case_id: str, user_id: str, comment: str | None = None,
-         expected_version: int | None = None, now: datetime | None = None) -> dict:
-    case = _open(svc, user_id, case_id, expected_version)
+         expected_version: int | None = None, now: datetime | None = None,
+             expected_revision: int | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version, expected_revision)
     if not may_urge(svc, user_id):
         raise NotPermitted("企业联系人不能催办，请联系主管部门")
     rows = engine.tasks(svc.definition_of(case), case)
@@ -75,9 +105,11 @@ def withdrawable(svc: Service, user_id: str, case: dict) -> dict | None:
     return interventions.withdrawable(svc.history(case["id"]), svc.actor(user_id))
 
 
+@_retrying
 def withdraw(svc: Service, case_id: str, user_id: str, comment: str | None = None,
-             expected_version: int | None = None, now: datetime | None = None) -> dict:
-    case = _open(svc, user_id, case_id, expected_version)
+             expected_version: int | None = None, now: datetime | None = None,
+             expected_revision: int | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version, expected_revision)
     history = svc.history(case_id)
     taken_back = interventions.withdrawable(history, svc.actor(user_id))
     if taken_back is None or case.get("cancelled") or case["status"] != "open":
@@ -89,9 +121,11 @@ def withdraw(svc: Service, case_id: str, user_id: str, comment: str | None = Non
     return _commit(svc, case, new, events)
 
 
+@_retrying
 def cancel(svc: Service, case_id: str, user_id: str, reason: str | None,
-           expected_version: int | None = None, now: datetime | None = None) -> dict:
-    case = _open(svc, user_id, case_id, expected_version)
+           expected_version: int | None = None, now: datetime | None = None,
+             expected_revision: int | None = None) -> dict:
+    case = _open(svc, user_id, case_id, expected_version, expected_revision)
     actor = svc.actor(user_id)
     if not desk.is_admin(svc, actor):
         raise NotPermitted("只有管理员可以作废案件")

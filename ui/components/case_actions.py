@@ -25,9 +25,10 @@ def _attempt(change, done: str, svc=None, cid: str | None = None) -> None:
         _done(done)
 
 
-def other_actions(svc, user: str, case: dict, stale: bool) -> None:
-    """`stale`: the case moved since this page last showed it; then nothing here is applied."""
-    cid, version = case["id"], case["version"]
+def other_actions(svc, user: str, case: dict, stale: bool, revision: int) -> None:
+    """`stale`: the case moved since this page last showed it; then nothing here is applied. `revision`:
+    how many times it had moved when shown (the service refuses the command if it moved since)."""
+    cid = case["id"]
     mine = interventions.held_states(svc, user, case)
     taken_back = interventions.withdrawable(svc, user, case)
     admin = desk.is_admin(svc, svc.actor(user))
@@ -45,17 +46,17 @@ def other_actions(svc, user: str, case: dict, stale: bool) -> None:
                               placeholder="请选择同事", key=f"transfer-to-{cid}")
             note = st.text_input("转办说明", key=f"transfer-note-{cid}")
             if st.button("转办", key=f"transfer-{cid}", disabled=to is None) and not stale:
-                _attempt(lambda: interventions.transfer(svc, cid, user, state, to, note, expected_version=version),
+                _attempt(lambda: interventions.transfer(svc, cid, user, state, to, note, expected_revision=revision),
                          f"已转办给{names.get(to, '')}。", svc, cid)
         if holding and case["status"] == "open" and not mine and interventions.may_urge(svc, user):
             note = st.text_input("催办说明", key=f"urge-note-{cid}")
             if st.button("催办", key=f"urge-{cid}") and not stale:
-                _attempt(lambda: interventions.urge(svc, cid, user, note, expected_version=version), "已催办。", svc, cid)
+                _attempt(lambda: interventions.urge(svc, cid, user, note, expected_revision=revision), "已催办。", svc, cid)
         if taken_back:
             if st.button(f"撤回「{taken_back.get('label')}」", key=f"withdraw-{cid}",
                          help="下一环节的办理人尚未办理时，可撤回本人最近一次办理") and not stale:
-                _attempt(lambda: interventions.withdraw(svc, cid, user, expected_version=version), "已撤回。", svc, cid)
+                _attempt(lambda: interventions.withdraw(svc, cid, user, expected_revision=revision), "已撤回。", svc, cid)
         if admin and case["status"] == "open":
             reason = st.text_input("作废理由（必填）", key=f"cancel-reason-{cid}")
             if st.button("作废案件", key=f"cancel-{cid}", type="secondary") and not stale:
-                _attempt(lambda: interventions.cancel(svc, cid, user, reason, expected_version=version), "案件已作废。", svc, cid)
+                _attempt(lambda: interventions.cancel(svc, cid, user, reason, expected_revision=revision), "案件已作废。", svc, cid)

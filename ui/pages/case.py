@@ -63,8 +63,13 @@ with left:
             st.error("表单有误，请按提示修改后再提交。")
         if st.button(f"提交：{action.label}", type="primary", key=f"{key}-submit") and not stale:
             try:
-                svc.act(case["id"], chosen, user, data=values, comment=comment or None,
-                        expected_version=case["version"])
+                for attempt in range(3):  # the page's check is `stale`; effects' bookkeeping in between is no conflict
+                    try:
+                        svc.act(case["id"], chosen, user, data=values, comment=comment or None)
+                        break
+                    except StaleVersion:
+                        if attempt == 2 or desk.revision(svc.history(case["id"])) != revision:
+                            raise
             except StaleVersion:
                 st.session_state["case-notice"] = "案件已被他人更新，已为您载入最新状态，请核对后再办理。"
                 st.rerun()
@@ -82,7 +87,7 @@ with left:
         st.info("本案当前没有需要您办理的环节。")
     for a in refused:
         st.caption(f"「{a.label}」暂不可办理：{a.reason}")
-    other_actions(svc, user, case, stale)
+    other_actions(svc, user, case, stale, revision)
     data_section(svc, user, case)
     documents_section(svc, case["id"], show_runs=desk.is_admin(svc, svc.actor(user)))
     with st.expander("意见"):
