@@ -11,18 +11,13 @@ from flows.core import permissions
 from flows.core.errors import CommentRequired, NotAvailable, NotPermitted
 from flows.core.moments import iso
 from flows.core.org import SYSTEM, Actor
+from flows.core.records import actor_record, clone
 from flows.core.spec import Workflow
 
 # what 撤回 puts back: the case's state before the action taken back
 RESTORED = ("active", "entered", "data", "countersigns", "deadlines", "status", "closed_at", "assigned")
 # events of nobody in particular that may follow an action without making it final
 FOLLOWERS = ("document", "linked", "joined", "comment")
-
-
-def _clone(case: dict) -> dict:
-    import marshal
-
-    return marshal.loads(marshal.dumps(case))
 
 
 def _reason(text: str | None, what: str) -> str:
@@ -32,10 +27,6 @@ def _reason(text: str | None, what: str) -> str:
     if len(text) > 2000:
         raise CommentRequired({"comment": f"{what}最多 2000 个字"})
     return text
-
-
-def _record(actor: Actor) -> dict:
-    return {"id": actor.id, "name": actor.name, "unit": actor.unit, "roles": [list(r) for r in actor.roles]}
 
 
 def _participate(case: dict, actor: Actor) -> None:
@@ -64,12 +55,12 @@ def transfer(defn: Workflow, case: dict, *, state: str, actor: Actor, colleague:
     unassigned = {**case, "assigned": {k: v for k, v in case.get("assigned", {}).items() if k != state}}
     if not holds(defn, unassigned, state, colleague):
         raise NotPermitted(f"{colleague.name}没有办理该环节的权限，不能转办给他/她")
-    case = _clone(case)
+    case = clone(case)
     case.setdefault("assigned", {})[state] = {"user": colleague.id, "by": actor.id, "at": iso(now)}
     case["updated_at"] = iso(now)
     _participate(case, actor)
     label = defn.state(state).label
-    event = {"type": "transferred", "actor": _record(actor), "at": iso(now), "state": state, "label": f"转办：{label}",
+    event = {"type": "transferred", "actor": actor_record(actor), "at": iso(now), "state": state, "label": f"转办：{label}",
              "to_user": colleague.id, "to_name": colleague.name, "comment": (comment or "").strip() or None}
     effect = {"type": "notify", "kind": "task", "actor": actor.id, "text": f"{case['title']}：{actor.name}将「{label}」转办给您",
               "recipients": [{"role": None, "unit": None, "user": colleague.id}]}
@@ -81,10 +72,10 @@ def urge(defn: Workflow, case: dict, rows: list[dict], *, actor: Actor, now: dat
     """催办: a message to everyone holding the case now (`rows`: the engine's task rows)."""
     if case["status"] != "open" or not rows:
         raise NotAvailable("本案当前没有待办环节，无需催办")
-    case = _clone(case)
+    case = clone(case)
     case["updated_at"] = iso(now)
     labels = "、".join(dict.fromkeys(r["state_label"] for r in rows))
-    event = {"type": "urged", "actor": _record(actor), "at": iso(now), "label": f"催办：{labels}",
+    event = {"type": "urged", "actor": actor_record(actor), "at": iso(now), "label": f"催办：{labels}",
              "comment": (comment or "").strip() or None}
     recipients = [{"role": r["role"], "unit": r["unit"], "user": r["user"]} for r in rows]
     text = f"{case['title']}：{actor.name}催办「{labels}」" + (f"，{event['comment']}" if event["comment"] else "")
@@ -109,11 +100,11 @@ def withdraw(case: dict, before: dict, taken_back: dict, *, actor: Actor, now: d
     documents issued, links made and comments written stay, as things that happened."""
     restore = {key: before.get(key) for key in RESTORED}
     restore["assigned"] = before.get("assigned") or {}
-    case = _clone(case)
-    case.update(_clone(restore))
+    case = clone(case)
+    case.update(clone(restore))
     case["updated_at"] = iso(now)
     _participate(case, actor)
-    event = {"type": "withdrawn", "actor": _record(actor), "at": iso(now), "label": f"撤回：{taken_back.get('label')}",
+    event = {"type": "withdrawn", "actor": actor_record(actor), "at": iso(now), "label": f"撤回：{taken_back.get('label')}",
              "withdrawn_seq": taken_back.get("seq"), "restore": restore, "to": list(case["active"]),
              "comment": (comment or "").strip() or None}
     return case, [event]
@@ -124,24 +115,24 @@ def cancel(case: dict, *, actor: Actor, now: datetime, reason: str | None) -> tu
     if case["status"] != "open":
         raise NotAvailable("案件已结案或已作废")
     reason = _reason(reason, "作废理由")
-    case = _clone(case)
+    case = clone(case)
     case.update(status="closed", cancelled=True, closed_at=iso(now), updated_at=iso(now))
     for deadline in case.get("deadlines", []):
         if deadline["status"] == "pending":
             deadline["status"] = "cancelled"
-    event = {"type": "cancelled", "actor": _record(actor), "at": iso(now), "label": "作废", "comment": reason}
+    event = {"type": "cancelled", "actor": actor_record(actor), "at": iso(now), "label": "作废", "comment": reason}
     return case, [event]
 
 
 def apply(case: dict, event: dict) -> dict:
     """Replay one of these events on the case rebuilt so far."""
-    case = _clone(case)
+    case = clone(case)
     kind, at = event["type"], event["at"]
     if kind == "transferred":
         case.setdefault("assigned", {})[event["state"]] = {"user": event["to_user"], "by": event["actor"]["id"],
                                                            "at": at}
     elif kind == "withdrawn":
-        case.update(_clone(event["restore"]))
+        case.update(clone(event["restore"]))
     elif kind == "cancelled":
         case.update(status="closed", cancelled=True, closed_at=at)
         for deadline in case.get("deadlines", []):
