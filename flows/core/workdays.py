@@ -70,6 +70,9 @@ class WorkCalendar:
             if stray:
                 raise ValueError(f"{year} 年：{min(stray).isoformat()} 不属于该年")
             self._overrides[int(year)] = override
+        # Per-year running counts of working days, built on first use: a deadline's "days left" on a
+        # page of 待办 is then two lookups, not a walk through the calendar one day at a time.
+        self._running: dict[int, list[int]] = {}
 
     @property
     def overrides(self) -> Mapping[int, YearOverride]:
@@ -122,12 +125,28 @@ class WorkCalendar:
             b = b.date()
         if b < a:
             return -self.workdays_between(b, a)
-        count, day = 0, a
-        while day < b:
-            day += timedelta(days=1)
-            if self.is_workday(day):
-                count += 1
+        if a.year == b.year:
+            return self._through(b) - self._through(a)
+        count = self._running_counts(a.year)[-1] - self._through(a) + self._through(b)
+        for year in range(a.year + 1, b.year):
+            count += self._running_counts(year)[-1]
         return count
+
+    def _running_counts(self, year: int) -> list[int]:
+        """counts[k]: working days among the first k days of `year`."""
+        counts = self._running.get(year)
+        if counts is None:
+            counts, day, total = [0], date(year, 1, 1), 0
+            while day.year == year:
+                total += self.is_workday(day)
+                counts.append(total)
+                day += timedelta(days=1)
+            self._running[year] = counts
+        return counts
+
+    def _through(self, d: date) -> int:
+        """Working days from 1 January of d's year up to and including d."""
+        return self._running_counts(d.year)[d.timetuple().tm_yday]
 
     def due(self, start: datetime, days: int, working: bool) -> datetime:
         """A deadline `days` after `start`.

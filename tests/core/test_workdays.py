@@ -95,6 +95,21 @@ def test_workdays_between():
     assert CAL.workdays_between(D("2024-09-28"), D("2024-10-12")) == 7  # 29, 30, 8, 9, 10, 11, 12
 
 
+def test_workdays_between_counts_each_day_across_years_and_sources():
+    """The running counts agree with counting day by day: across New Year, over several years, and for
+    years from the package, from the admin's file and from the Monday–Friday fallback."""
+    cal = WorkCalendar(ADMIN_2027)
+
+    def one_by_one(a, b):
+        return sum(cal.is_workday(d) for d in days((a + timedelta(days=1)).isoformat(), b.isoformat()))
+
+    pairs = [(D("2024-12-30"), D("2025-01-03")), (D("2023-02-28"), D("2028-03-01")),
+             (D("2026-12-31"), D("2027-01-04")), (D("2028-02-28"), D("2028-03-01")), (D("2025-06-01"), D("2025-06-01"))]
+    for a, b in pairs:
+        assert cal.workdays_between(a, b) == one_by_one(a, b)
+        assert cal.workdays_between(b, a) == -one_by_one(a, b)
+
+
 def test_due():
     start = datetime(2024, 9, 27, 16, 30)
     assert CAL.due(start, 3, working=False) == datetime(2024, 9, 30, 16, 30)
