@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DATA ?= $(if $(WORKFLOW_DATA_DIR),$(WORKFLOW_DATA_DIR),./data)
 # Debian packages the application needs: venv for Debian's own python3, LibreOffice and poppler for the documents' PDF previews,
-# fonts for Chinese text in them.
-DEBIAN_PACKAGES := python3-venv libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai
+# fonts for Chinese text in them, Graphviz to draw the workflow diagrams on the case page.
+DEBIAN_PACKAGES := python3-venv libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai graphviz
 # ... and what only the tests need: PostgreSQL for the multi-machine (Prefect on PostgreSQL) test,
 # Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
 TEST_PACKAGES := postgresql chromium

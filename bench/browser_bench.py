@@ -259,7 +259,7 @@ def table(page):
 
 
 def diagram(page):
-    return page.locator("[data-testid='stGraphVizChart'] svg").first
+    return page.locator("[data-testid='stImage'] img, [data-testid='stGraphVizChart'] svg").first
 
 
 def submit(page):

@@ -6,10 +6,9 @@ import streamlit as st
 
 from flows.core.errors import CommentRequired, FlowError, InvalidForm, NotFound, NotPermitted, StaleVersion
 from flows.service import desk
-from ui.components import form
+from ui.components import diagram, form
 from ui.components.case_actions import other_actions
 from ui.components.case_view import data_section, documents_section, header, history_section
-from ui.components.diagram import dot
 from ui.session import service, user_or_stop
 
 svc = service()
@@ -38,7 +37,7 @@ header(svc, wf, case)
 left, right = st.columns([3, 2])
 with right:
     with st.expander("流程图", expanded=True):
-        st.graphviz_chart(dot(wf, case, history), width="stretch")
+        diagram.show(wf, case, history)
 with left:
     if st.session_state.get("case-notice"):  # what the last click did, at the top where it is seen
         st.success(st.session_state.pop("case-notice"))
