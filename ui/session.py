@@ -8,6 +8,7 @@ data directory keeps only the token's hash.
 """
 from __future__ import annotations
 
+import gc
 import os
 
 import streamlit as st
@@ -23,7 +24,12 @@ _PENDING_COOKIE = "cookie_to_write"
 
 @st.cache_resource
 def service():
-    return service_for(os.environ.get("WORKFLOW_DATA_DIR"))
+    svc = service_for(os.environ.get("WORKFLOW_DATA_DIR"))
+    # The loaded store (every case's index, the configs) lives as long as the process: moved out of
+    # the collector's sight, a full collection no longer walks it, which cost clicks 0.3–0.7 s at 100k cases.
+    gc.collect()
+    gc.freeze()
+    return svc
 
 
 def status_line(svc) -> str:
