@@ -68,6 +68,7 @@ class BulkLoadMixin:
                 doc.pop(SEAL, None)
                 doc[SEAL] = self._sealer.case(doc)
                 digest = xor(digest, doc[SEAL])
+                hot_ops.append(("people", doc))
                 if doc["status"] == "closed":
                     add(self._archive(cid), ("case", doc))
                 else:

@@ -158,7 +158,9 @@ class Part:
 
 
 class HotPart(Part):
-    """hot.json: open cases, their tasks (inbox), counters and the small generic tables."""
+    """hot.json: open cases, their tasks (inbox), counters and the small generic tables; and `people`,
+    each person's cases (open and closed) with when each last changed, so 我发起的 and 已办 read one
+    page of cases, not the archive."""
 
     key_fields = {"cases": "id", "tasks": None}
 
@@ -216,6 +218,16 @@ class HotPart(Part):
             did = self._new_id("tasks")
             table[did] = task
             self._index_task(did, task)
+
+    def op_people(self, case: dict) -> None:
+        """Index a stored case under the person who started it and everyone who acted on it."""
+        cid, at = case["id"], case.get("updated_at") or ""
+        named = [("started", case.get("created_by"))] + [("acted", p) for p in case.get("participants") or ()]
+        for kind, person in named:
+            if isinstance(person, str) and person:
+                entry = self.get_doc("people", person) or {"_key": person, "started": {}, "acted": {}}
+                entry[kind][cid] = at
+                self.put_doc("people", person, entry)  # also forgets its encoded copy for the checkpoint
 
     def op_seq(self, name: str, value: int, seal: str | None = None) -> None:
         doc = {"_key": name, "value": value}

@@ -66,6 +66,21 @@ class QueriesMixin:
             for doc in found:
                 yield public(dict(doc))
 
+    def cases_of_person(self, person: str, kind: str, *, offset: int = 0,
+                        limit: int = 20) -> tuple[list[dict], int]:
+        """One page of the cases `person` started (kind "started") or acted on ("acted"), the most
+        recently changed first, and how many there are in all. Reads only the page's cases."""
+        if kind not in ("started", "acted"):
+            raise ValueError(f"kind must be started or acted, not {kind!r}")
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            entry = self.hot.get_doc("people", person) or {}
+            stamps = entry.get(kind) or {}
+            order = sorted(stamps, key=lambda cid: (stamps[cid], cid), reverse=True)
+            page = [self._locate(cid)[1] for cid in order[max(0, offset):max(0, offset) + max(0, limit)]]
+            return [public(doc) for doc in page if doc is not None], len(order)
+
     def open_cases(self) -> Iterator[dict]:
         with self._mutex:
             self._check_open()

@@ -111,5 +111,5 @@ class Sealer:
         return self.put(table, doc.get("_key"), doc)
 
 
-#: hot.json tables whose documents are not sealed one by one (cases are; tasks derive from cases)
-UNSEALED_HOT = frozenset({"_meta", "cases", "tasks"})
+#: hot.json tables whose documents are not sealed one by one (cases are; tasks and people derive from cases)
+UNSEALED_HOT = frozenset({"_meta", "cases", "tasks", "people"})

@@ -15,6 +15,10 @@ Versions:
    `_meta` the sealed state digest, `meta.json` the key's id, `wal.mark` the high-water mark. The step
    seals the data as it finds it (what happened to it before cannot be told afterwards).
 
+4. hot.json gains the table `people`: for each person, the cases they started and the cases they
+   acted on (`participants`), each with its `updated_at`, so 我发起的 and 已办 page without reading
+   the archive. The step builds it from every stored case (rebuilt whole: running it again is harmless).
+
 A step is called with the data directory and the `Sealer` of the opening store.
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _partition_files(data_dir: Path, folder: str) -> list[Path]:
@@ -96,5 +100,22 @@ def migrate_2_to_3(data_dir: Path, sealer) -> None:
     atomic_write(meta_path, json.dumps(info).encode())
 
 
+def migrate_3_to_4(data_dir: Path, sealer=None) -> None:
+    from storage._files import read_tinydb, write_tinydb
+    from storage._parts import HotPart
+
+    hot_path = data_dir / "hot.json"
+    index = HotPart(hot_path, "hot.json")  # its op_people builds the table as every commit does
+    index._set_tables({})
+    hot = read_tinydb(hot_path)
+    for path in [hot_path, *_partition_files(data_dir, "archive")]:
+        tables = hot if path == hot_path else read_tinydb(path)
+        for case in tables.get("cases", {}).values():
+            if isinstance(case.get("id"), str):
+                index.op_people(case)
+    hot["people"] = index.tables.get("people", {})
+    write_tinydb(hot_path, hot)
+
+
 #: step from version N to N + 1
-MIGRATIONS: dict[int, Callable] = {1: migrate_1_to_2, 2: migrate_2_to_3}
+MIGRATIONS: dict[int, Callable] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4}

@@ -337,6 +337,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         doc = rec.get("case")
         if isinstance(doc, dict):
             cid = doc["id"]
+            hot_ops.append(("people", doc))
             if doc.get("status") == "closed":
                 self._archive(cid).apply(lsn, [("case", doc)])
                 hot_ops.append(("uncase", cid))

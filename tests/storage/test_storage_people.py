@@ -1,0 +1,73 @@
+"""The index of people: each person's started and acted-on cases, paged, open and closed alike,
+kept by commits, bulk loads, replay after a crash, and built for an older data dir by its migration."""
+from __future__ import annotations
+
+import json
+
+from storage_helpers import case_doc, event
+
+from storage import Store
+from storage.migrations import migrate_3_to_4
+
+
+def case(cid, when, status="open", by="wang", acted=("wang",)):
+    return case_doc(cid, status, created_by=by, participants=list(acted), updated_at=when)
+
+
+def ids(page):
+    return [c["id"] for c in page[0]]
+
+
+def test_a_persons_cases_newest_first_paged_and_moved_by_each_commit(tmp_path):
+    with Store(tmp_path) as s:
+        s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
+        s.commit(case("SG-2024-00002", "2024-03-02T09:00:00", by="li", acted=("li", "wang")), [event("start")], None, 0)
+        third = s.commit(case("SG-2024-00003", "2024-03-03T09:00:00", acted=()), [event("start")], None, 0)
+        assert s.cases_of_person("wang", "started") == (s.cases_of_person("wang", "started", limit=5)[0], 2)
+        assert ids(s.cases_of_person("wang", "started")) == ["SG-2024-00003", "SG-2024-00001"]
+        assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00002", "SG-2024-00001"]
+        assert ids(s.cases_of_person("wang", "acted", offset=1, limit=1)) == ["SG-2024-00001"]
+        # closing a case moves it to the archive; it stays in the lists, now first (changed last)
+        closed = {**third, "status": "closed", "participants": ["wang"], "updated_at": "2024-03-04T09:00:00"}
+        s.commit(closed, [event("close")], [], third["version"])
+        assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00003", "SG-2024-00002", "SG-2024-00001"]
+        assert s.cases_of_person("wang", "acted")[0][0]["status"] == "closed"
+        assert s.cases_of_person("nobody", "acted") == ([], 0)
+        assert "people" not in {k for k in s.get_case("SG-2024-00001")}
+        assert s.verify() == []
+    with Store(tmp_path) as s:  # after a crash: the journal is replayed, the index is the same
+        assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00003", "SG-2024-00002", "SG-2024-00001"]
+        s.checkpoint()
+    with Store(tmp_path) as s:  # after a checkpoint: read from hot.json
+        assert s.cases_of_person("li", "started")[1] == 1
+        assert s.verify() == []
+
+
+def test_bulk_loaded_cases_are_indexed(tmp_path):
+    cases = [case(f"SG-2024-{i:05d}", f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}", "closed" if i % 2 else "open",
+                  acted=("wang", f"u{i % 3}")) for i in range(1, 1201)]
+    with Store(tmp_path) as s:
+        s.bulk_load(cases, [{**event("start"), "case_id": c["id"]} for c in cases])
+        page, total = s.cases_of_person("wang", "acted", limit=3)
+        assert total == 1200 and [c["id"] for c in page] == ["SG-2024-01200", "SG-2024-01199", "SG-2024-01198"]
+        assert s.cases_of_person("u0", "acted")[1] == 400
+        assert s.verify() == []
+
+
+def test_migration_builds_the_index_from_every_stored_case(tmp_path):
+    with Store(tmp_path) as s:
+        s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
+        s.commit(case("SG-2024-00002", "2024-03-02T09:00:00", status="closed", by="li"), [event("start")], None, 0)
+    hot = json.loads((tmp_path / "hot.json").read_text())
+    del hot["people"]  # as a version-3 data dir has it
+    (tmp_path / "hot.json").write_text(json.dumps(hot))
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    (tmp_path / "meta.json").write_text(json.dumps({**meta, "schema_version": 3}))
+    with Store(tmp_path) as s:
+        assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == 4
+        assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00002", "SG-2024-00001"]
+        assert ids(s.cases_of_person("li", "started")) == ["SG-2024-00002"]
+        assert s.verify() == []
+    before = (tmp_path / "hot.json").read_bytes()
+    migrate_3_to_4(tmp_path)  # again: the same table
+    assert json.loads((tmp_path / "hot.json").read_bytes())["people"] == json.loads(before)["people"]
