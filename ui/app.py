@@ -29,6 +29,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 st.set_page_config(page_title="安全生产流程平台", page_icon="📋", layout="wide")
 svc = service()
 user = None if svc.accounts.needs_first_admin() else current_user(svc)
+admin = False
 
 if svc.accounts.needs_first_admin():
     page = st.navigation([st.Page(PAGES / "first_admin.py", title="创建管理员", icon=":material/key:")])
@@ -53,7 +54,8 @@ else:
             st.Page(PAGES / "cases.py", title="全部案件", icon=":material/folder_open:"),
             st.Page(PAGES / "reports.py", title="计划与统计报表", icon=":material/bar_chart:"),
         ]
-    if desk.is_admin(svc, actor):
+    admin = desk.is_admin(svc, actor)
+    if admin:
         sections["管理"] = [st.Page(PAGES / "users.py", title="用户", icon=":material/group:")]
     sections["账号"] = [st.Page(PAGES / "password.py", title="修改密码", icon=":material/password:")]
     page = st.navigation(sections)
@@ -66,7 +68,8 @@ else:
 with st.sidebar:
     write_cookie()
 st.title("县交通运输局安全生产流程平台")
-st.caption(status_line(svc))
+if admin:  # where the data lives and who carries the work out: the admin's concern, not the clerk's
+    st.caption(status_line(svc))
 if notice := svc.config.warning():  # a workflow file that did not load is skipped; the others run
     st.warning(notice)
 try:

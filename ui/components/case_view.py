@@ -67,10 +67,27 @@ def data_section(svc, user: str, case: dict) -> None:
                     download(f"下载附件：{name}", path, name, key=f"att-{case['id']}-{f['key']}-{i}")
 
 
-@st.fragment(run_every=2)
+def _pending(case: dict) -> bool:
+    return any(e["status"] not in ("done", "failed") and e["type"] != "notify" for e in case.get("effects", []))
+
+
 def documents_section(svc, case_id: str, show_runs: bool = False) -> None:
-    """Redrawn every 2 s while Prefect carries the effects out: 处理中 becomes 已完成 by itself.
+    """The documents issued and the effects still being carried out. While one is pending the section
+    is redrawn every 2 s (处理中 becomes 已完成 by itself), then once the whole page; else it is drawn once.
     `show_runs`: a link to the case's runs in Prefect's own (English, technical) pages, for admins."""
+    if _pending(svc.case(case_id)):
+        _documents_live(svc, case_id, show_runs)
+    else:
+        _documents(svc, case_id, show_runs)
+
+
+@st.fragment(run_every=2)
+def _documents_live(svc, case_id: str, show_runs: bool) -> None:
+    if not _pending(_documents(svc, case_id, show_runs)):
+        st.rerun()  # all carried out: the whole page again (the case may have moved), no more polling
+
+
+def _documents(svc, case_id: str, show_runs: bool) -> dict:
     case = svc.case(case_id)
     with st.expander("文书", expanded=True):
         docs = case.get("documents", [])
@@ -91,13 +108,14 @@ def documents_section(svc, case_id: str, show_runs: bool = False) -> None:
             st.write(plain(line))
             if effect["status"] == "failed" and st.button("重试", key=f"retry-{case_id}-{effect['id']}"):
                 svc.retry_effect(case_id, effect["id"])
-                st.rerun(scope="fragment")
+                st.rerun()
         if show_runs and is_orchestrated(svc):
             import os
 
             ui = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
             if ui:
                 st.link_button("在 Prefect 中查看本案的运行", f"{ui}/runs?tag=case:{case_id}")
+    return case
 
 
 def history_section(svc, case: dict) -> None:
