@@ -74,16 +74,14 @@ def _pending(case: dict) -> bool:
 def documents_section(svc, case_id: str, show_runs: bool = False) -> None:
     """The documents issued and the effects still being carried out. While one is pending the section
     is redrawn every 2 s (处理中 becomes 已完成 by itself), then once the whole page; else it is drawn once.
-    `show_runs`: a link to the case's runs in Prefect's own (English, technical) pages, for admins."""
-    if _pending(svc.case(case_id)):
-        _documents_live(svc, case_id, show_runs)
-    else:
-        _documents(svc, case_id, show_runs)
+    `show_runs`: a link to the case's runs in Prefect's own (English, technical) pages, for admins.
+    Always a fragment, polling or not: the page keeps one shape, so a click re-renders no more of it."""
+    live = _pending(svc.case(case_id))
+    st.fragment(_documents_fragment, run_every=2 if live else None)(svc, case_id, show_runs, live)
 
 
-@st.fragment(run_every=2)
-def _documents_live(svc, case_id: str, show_runs: bool) -> None:
-    if not _pending(_documents(svc, case_id, show_runs)):
+def _documents_fragment(svc, case_id: str, show_runs: bool, live: bool) -> None:
+    if not _pending(_documents(svc, case_id, show_runs)) and live:
         st.rerun()  # all carried out: the whole page again (the case may have moved), no more polling
 
 
