@@ -52,7 +52,9 @@ else:
     if desk.sees_all(svc, actor):
         sections["全局"] = [
             st.Page(PAGES / "cases.py", title="全部案件", icon=":material/folder_open:"),
-            st.Page(PAGES / "reports.py", title="计划与统计报表", icon=":material/bar_chart:"),
+            st.Page(PAGES / "statistics.py", title="统计", icon=":material/bar_chart:"),
+            st.Page(PAGES / "reports.py", title="演练计划与日历", icon=":material/calendar_month:"),
+            st.Page(PAGES / "registers.py", title="台账", icon=":material/menu_book:"),
         ]
     admin = desk.is_admin(svc, actor)
     if admin:
