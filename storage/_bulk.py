@@ -69,6 +69,7 @@ class BulkLoadMixin:
                 doc[SEAL] = self._sealer.case(doc)
                 digest = xor(digest, doc[SEAL])
                 hot_ops.append(("people", doc))
+                self._touched[cid] = end
                 if doc["status"] == "closed":
                     add(self._archive(cid), ("case", doc))
                 else:

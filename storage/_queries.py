@@ -81,6 +81,18 @@ class QueriesMixin:
             page = [self._locate(cid)[1] for cid in order[max(0, offset):max(0, offset) + max(0, limit)]]
             return [public(doc) for doc in page if doc is not None], len(order)
 
+    def changes(self, since: tuple[int, int] | None = None) -> tuple[tuple[int, int], list[str] | None]:
+        """For a reader that keeps its own view of the cases (the search index): a token of now, and
+        the ids of the cases changed after the token `since`, by any process. None instead of ids:
+        anything may have changed (no token yet, or the files were loaded again): read everything."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            token = (self._loads, self._lsn)
+            if since is None or since[0] != self._loads:
+                return token, None
+            return token, [cid for cid, lsn in self._touched.items() if lsn > since[1]]
+
     def open_cases(self) -> Iterator[dict]:
         with self._mutex:
             self._check_open()

@@ -87,6 +87,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._closed = False
         self._wal_fd = -1
         self._wal_problems: list[str] = []
+        self._loads = 0  # how often the files were (re)loaded: what a reader's `changes` token remembers
+        self._touched: dict[str, int] = {}  # case id → the LSN of its last record applied since the last load
         self._reset_memory()
         try:
             with self._lock:
@@ -189,6 +191,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         """Load hot data and replay the journal. Needs no lock: the journal is opened first, so
         whatever a concurrent checkpoint writes, every later record is still read from it."""
         self._reset_memory()
+        self._loads += 1
+        self._touched = {}
         self._open_wal()
         self.hot.load()
         self._lsn = max(self._lsn, self.hot.lsn)
@@ -337,6 +341,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         doc = rec.get("case")
         if isinstance(doc, dict):
             cid = doc["id"]
+            self._touched[cid] = lsn
             hot_ops.append(("people", doc))
             if doc.get("status") == "closed":
                 self._archive(cid).apply(lsn, [("case", doc)])
