@@ -94,22 +94,29 @@ def test_a_case_one_may_not_see_says_so(office):
     assert [e.value for e in at.error] == ["无权查看该案件。"]
 
 
-def test_all_cases_lists_workflows_cases_states_and_documents(office):
+def test_all_cases_searches_filters_and_exports_what_it_shows(office):
     at = signed_in(office, "awb_zhang")
     assert at.title[0].value == "县交通运输局安全生产流程平台" and [h.value for h in at.subheader] == ["待办"]
     at.switch_page("pages/cases.py").run()
     assert not at.exception, at.exception
-    subheaders = [h.value for h in at.subheader]
-    assert any(h.startswith("安全生产失信黑名单（1 件") for h in subheaders)
-    assert any(h.startswith("应急预案修订（0 件") for h in subheaders)
+    assert not at.warning
     cid = office["case"]
-    (table,) = [df for df in at.dataframe if cid in df.value["编号"].tolist()]
-    row = table.value.set_index("编号").loc[cid]
-    assert row["当前环节"] == "事先告知（陈述申辩期）" and row["文书"] == 1 and row["状态"] == "办理中"
-    at.selectbox(key="pick-blacklist").set_value(cid).run()
+    (table,) = at.dataframe
+    row = table.value.set_index("案件编号").loc[cid]
+    assert row["当前环节"] == "事先告知（陈述申辩期）" and row["状态"] == "办理中" and "江海港务" in row["涉及企业"]
+    at.text_input(key="cases-text").set_value("91320600MA1NY7QH42").run()      # by credit code
     assert not at.exception, at.exception
-    labels = [b.label for b in at.get("download_button")]
-    assert any("安全生产失信行为事先告知书（县交信告〔2025〕1号）.docx" in label for label in labels)
+    assert at.dataframe[0].value["案件编号"].tolist() == [cid]
+    assert at.query_params["text"] == "91320600MA1NY7QH42"                 # the search is in the URL
+    at.selectbox(key="cases-workflow").set_value("accident").run()
+    assert not at.dataframe and any("共找到 0 件" in c.value for c in at.caption)
+    at.query_params.clear()
+    at.query_params["workflow"] = "blacklist"                                # a link from 统计
+    at.query_params["date_from"] = "not-a-date"
+    at.run()
+    assert at.selectbox(key="cases-workflow").value == "blacklist" and at.text_input(key="cases-text").value == ""
+    assert any("日期「not-a-date」无效" in w.value for w in at.warning)
+    assert at.dataframe[0].value["案件编号"].tolist() == [cid]
     at.switch_page("pages/reports.py").run()
     assert not at.exception, at.exception
     assert any("年度应急演练计划" in b.label for b in at.get("download_button"))

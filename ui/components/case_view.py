@@ -5,9 +5,10 @@ import streamlit as st
 
 from flows.orchestration.dispatch import is_orchestrated
 from flows.service import desk
-from ui.components.case_detail import EFFECT_STATUS
 from ui.components.downloads import download
 from ui.components.text import plain
+
+EFFECT_STATUS = {"pending": "处理中", "running": "处理中", "done": "已完成", "failed": "失败"}
 
 
 def header(svc, wf, case: dict) -> None:
