@@ -86,7 +86,7 @@ class Register:
     rows: list[dict]
     total: int
     today: date
-    notes: list[str] = field(default_factory=list)
+    facets: dict[str, list[str]] = field(default_factory=dict)  # what the filters may choose from
 
 
 def check_access(svc: Service, user_id: str) -> None:
@@ -124,6 +124,10 @@ def _unit_name(value: Any) -> str:
 def _matches(needle: str, *hay: Any) -> bool:
     needle = needle.strip().casefold()
     return not needle or any(needle in _text(h).casefold() for h in hay)
+
+
+def _facet(rows: Iterable[dict], key: str) -> list[str]:
+    return sorted({r[key] for r in rows if r.get(key)})
 
 
 def _withdrawn(history: list[dict]) -> set:
@@ -211,7 +215,8 @@ def plan_register(svc: Service, user_id: str, query: PlanQuery = PlanQuery(),
     check_access(svc, user_id)
     today = today or svc.clock().date()
     rows = plan_rows(svc, today)
-    return Register(search_plans(rows, query), len(rows), today)
+    return Register(search_plans(rows, query), len(rows), today,
+                    {"kind": _facet(rows, "kind"), "owner_unit": _facet(rows, "owner_unit")})
 
 
 # ------------------------------------------------------------------ 黑名单台账
@@ -317,7 +322,7 @@ def blacklist_register(svc: Service, user_id: str, query: BlacklistQuery = Black
     check_access(svc, user_id)
     today = today or svc.clock().date()
     rows = blacklist_rows(svc, today)
-    return Register(search_blacklist(rows, query), len(rows), today)
+    return Register(search_blacklist(rows, query), len(rows), today, {"reason": _facet(rows, "reason")})
 
 
 def blacklist_summary(svc: Service, user_id: str, today: date | None = None) -> dict:
