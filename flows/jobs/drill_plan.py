@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.core.errors import FlowError
 from flows.core.validate import parse_model
 from flows.core.workdays import WorkCalendar
 from flows.service import Service, reports
@@ -126,6 +127,31 @@ def coverage(rows: list[dict], drill_cases: list[dict]) -> list[dict]:
 
 # ------------------------------------------------------------------ the job
 
+YEAR_MIN, YEAR_MAX = 2000, 2100
+
+
+def check_year(value: object) -> int:
+    """The year a page or the command line asked for, as an int; refused in Chinese before any job starts."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or not YEAR_MIN <= value <= YEAR_MAX:
+        shown = str(value if value is not None else "")[:20] or "（空）"
+        raise FlowError(f"年度须为 {YEAR_MIN}–{YEAR_MAX} 之间的整数，收到的是「{shown}」")
+    return value
+
+
+def check_params(svc: Service, params: dict | None) -> dict:
+    """The parameters of the drill-plan job, checked before they are handed to Prefect."""
+    params = dict(params or {})
+    if params.get("year") is not None:
+        params["year"] = check_year(params["year"])
+    return params
+
+
 def plan_key(year: int) -> str:
     return f"drill-plan-{year}"
 
@@ -137,7 +163,7 @@ def _enterprises(svc: Service) -> list[str]:
 def annual_plan(svc: Service, now: datetime, year: int | None = None) -> dict:
     """The year's plan as a Word table, its rows kept with the report for publishing. A plan already
     published is left as it is: its drills are cases now."""
-    year = year or now.year
+    year = check_year(year) if year is not None else now.year
     existing = reports.get_report(svc, plan_key(year))
     if existing is not None and existing.get("published_at"):
         return {"key": existing["key"], "number": existing["number"], "rows": existing.get("rows", 0),

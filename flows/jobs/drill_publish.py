@@ -17,11 +17,40 @@ CLAIMS = "drill_plan_cases"
 FIELDS = ("drill_name", "plan_name", "plan_kind", "drill_kind", "scenario", "planned_date", "owner_unit", "period")
 
 
-def publish(svc: Service, now: datetime, year: int) -> dict:
-    key = drill_plan.plan_key(year)
-    record = reports.get_report(svc, key)
+def check_params(svc: Service, params: dict | None) -> dict:
+    """The parameters of drill-publish, checked before they are handed to Prefect: a year, whose plan
+    is generated and has rows."""
+    params = dict(params or {})
+    if params.get("year") is None:
+        raise FlowError("请指定要发布的年度")
+    params["year"] = year = drill_plan.check_year(params["year"])
+    _plan(svc, year)
+    return params
+
+
+def _plan(svc: Service, year: int) -> dict:
+    record = reports.get_report(svc, drill_plan.plan_key(year))
     if record is None or "plan_rows" not in record:
         raise FlowError(f"{year} 年度应急演练计划尚未生成，请先生成计划")
+    if not record["plan_rows"]:
+        raise FlowError(f"{year} 年度应急演练计划没有演练项（预案台账中没有已发布的预案），无需发布")
+    return record
+
+
+def row_status(svc: Service, year: int) -> dict[int, dict]:
+    """Per row (seq) of the year's plan: the case it started, or why it could not start one."""
+    prefix = f"{drill_plan.plan_key(year)}#"
+    out = {}
+    for held in svc.store.all(CLAIMS):
+        if str(held.get("_key", "")).startswith(prefix):
+            out[int(held["seq"])] = {"case_id": held.get("case_id"), "error": held.get("error")}
+    return out
+
+
+def publish(svc: Service, now: datetime, year: int) -> dict:
+    year = drill_plan.check_year(year)
+    key = drill_plan.plan_key(year)
+    record = _plan(svc, year)
     started, failed, already = [], [], 0
     # a case started by a run that died before noting it on its claim is adopted, not started again
     existing = {(c["data"].get("drill_name"), c["data"].get("period")): c["id"] for c in svc.cases(workflow="drill")}

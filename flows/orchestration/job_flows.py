@@ -118,11 +118,17 @@ def job_deployments(work_pool: str | None = None, job_variables: dict | None = N
     return out
 
 
+INPUT_CHECKS = {"drill-plan": drill_plan.check_params, "drill-publish": drill_publish.check_params}
+
+
 def run_or_submit(svc, key: str, parameters: dict | None = None) -> tuple[str, object]:
     """A job asked for from a page or the CLI: handed to Prefect when the service's effects go there
     (("submitted", flow run id), without waiting), else run in this process (("done", its result))."""
     from flows.orchestration.runtime import use_service
 
+    check = INPUT_CHECKS.get(key)
+    if check is not None:  # a wrong input is refused here, in Chinese, not inside Prefect
+        parameters = check(svc, parameters)
     if dispatch.is_orchestrated(svc):
         return "submitted", submit_job(key, parameters)
     use_service(svc)
