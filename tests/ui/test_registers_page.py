@@ -118,6 +118,9 @@ def test_a_leader_sees_both_registers_searches_and_may_export(office):
     at.text_input(key="blacklist-text").set_value("通达").run()                  # another enterprise: none
     assert not [df for df in at.dataframe if "统一社会信用代码" in df.value.columns]
     assert any("没有符合条件的记录" in c.value for c in at.caption)
+    at.selectbox(key="plans-kind").set_value("综合应急预案").run()               # a filter of the plans
+    assert not at.exception, at.exception
+    assert _table(at, "预案名称")["预案名称"].tolist() == [PLAN["name"]]
     at.multiselect(key="plans-status").set_value(["修订中"]).run()              # the plan is 现行
     assert not [df for df in at.dataframe if "预案名称" in df.value.columns]
 
