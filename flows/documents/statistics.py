@@ -1,6 +1,6 @@
 """Accident statistics: 按月汇总、按季度统计、按年度分析 (work plan item 22). Pure: no I/O, no clock.
 
-    Period.parse("2025-03" | "2025-Q1" | "2025")        a month, quarter or year
+    Period.parse("2025-03" | "2025-Q1" | "2025")        a month, quarter or year (ValueError in Chinese else)
     due_periods(today)                                  the latest complete month, quarter and year
     select(cases, period)                               accident cases that occurred in the period
     level_of(data, workflow)                            the stored level, else the workflow's rule table's
@@ -36,6 +36,8 @@ METRICS = (("count", "事故起数（起）"), ("deaths", "死亡人数（人）
            ("direct_loss", "直接经济损失（万元）"))
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:(0?[1-9]|1[0-2])|[Qq]([1-4])))?$")
+PERIOD_FORMAT = "统计期格式应为 2025（年度）、2025-Q1（季度）或 2025-03（月份）"
+YEARS = (1950, 2100)  # a period outside these years is a typing error
 
 
 @dataclass(frozen=True, order=True)
@@ -47,11 +49,18 @@ class Period:
     number: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> Period:
-        m = _PERIOD.match(str(text).strip())
+    def parse(cls, text: str | None) -> Period:
+        """The period a person typed, or ValueError with a Chinese reason (checked before any job is
+        handed the text: the page says it under the field, the job and the CLI refuse with it)."""
+        raw = "" if text is None else str(text).strip()
+        if not raw:
+            raise ValueError(f"请填写统计期：{PERIOD_FORMAT}")
+        m = _PERIOD.match(raw)
         if not m:
-            raise ValueError(f"统计期「{text}」格式不对：月份写作 2025-03，季度写作 2025-Q1，年度写作 2025")
+            raise ValueError(f"统计期「{raw[:20]}」格式不对：{PERIOD_FORMAT}")
         year = int(m.group(1))
+        if not YEARS[0] <= year <= YEARS[1]:
+            raise ValueError(f"统计期「{raw[:20]}」的年份应在 {YEARS[0]}–{YEARS[1]} 之间：{PERIOD_FORMAT}")
         if m.group(2):
             return cls(year, "month", int(m.group(2)))
         if m.group(3):
@@ -65,8 +74,11 @@ class Period:
 
     @property
     def label(self) -> str:
-        return {"month": f"{self.year}年{self.number}月", "quarter": f"{self.year}年第{'一二三四'[self.number - 1]}季度",
-                "year": f"{self.year}年"}[self.kind]
+        if self.kind == "month":  # each kind's own wording only (a month's number is no quarter's)
+            return f"{self.year}年{self.number}月"
+        if self.kind == "quarter":
+            return f"{self.year}年第{'一二三四'[self.number - 1]}季度"
+        return f"{self.year}年"
 
     @property
     def kind_label(self) -> str:

@@ -10,12 +10,13 @@ from flows.service import Service, reports
 
 
 def accident_statistics(svc: Service, now: datetime, period: str | None = None) -> list[dict]:
-    """With `period` (2025-03, 2025-Q1, 2025): that report, regenerated. Without: the latest
+    """With `period` (2025-03, 2025-Q1, 2025; anything else, empty too, is refused with FlowError
+    before anything is read): that report, regenerated. Without (None): the latest
     complete month, quarter and year that have no report yet (a missed day catches up the next).
     Levels are the cases' stored ones; a case without is judged by the accident workflow's own rule
     table (the definition in force), so the thresholds live in configs/flows/accident.yaml only."""
-    try:
-        periods = [statistics.Period.parse(period)] if period else statistics.due_periods(now.date())
+    try:  # a period given is checked first (an empty or mistyped one refuses the run, in Chinese)
+        periods = [statistics.Period.parse(period)] if period is not None else statistics.due_periods(now.date())
     except ValueError as exc:
         raise FlowError(str(exc)) from None
     due = [p for p in periods
