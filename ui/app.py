@@ -49,16 +49,20 @@ else:
                     visibility="hidden"),
         ],
     }
-    if desk.sees_all(svc, actor):
-        sections["全局"] = [
-            st.Page(PAGES / "cases.py", title="全部案件", icon=":material/folder_open:"),
-            st.Page(PAGES / "statistics.py", title="统计", icon=":material/bar_chart:"),
-            st.Page(PAGES / "reports.py", title="演练计划与日历", icon=":material/calendar_month:"),
-            st.Page(PAGES / "registers.py", title="台账", icon=":material/menu_book:"),
-        ]
+    whole_office = [("cases.py", "全部案件", ":material/folder_open:"), ("statistics.py", "统计", ":material/bar_chart:"),
+                    ("reports.py", "演练计划与日历", ":material/calendar_month:"),
+                    ("registers.py", "台账", ":material/menu_book:")]
+    management = [("users.py", "用户", ":material/group:")]
     admin = desk.is_admin(svc, actor)
-    if admin:
-        sections["管理"] = [st.Page(PAGES / "users.py", title="用户", icon=":material/group:")]
+    # pages a person may not use are left out of the menu but kept at their address, hidden: a link
+    # or a typed URL then shows the page's own 无权查看, not Streamlit's "page not found"
+    for title, pages, allowed in (("全局", whole_office, desk.sees_all(svc, actor)), ("管理", management, admin)):
+        made = [st.Page(PAGES / file, title=name, icon=icon, visibility="visible" if allowed else "hidden")
+                for file, name, icon in pages]
+        if allowed:
+            sections[title] = made
+        else:
+            sections["我的工作"] += made
     sections["账号"] = [st.Page(PAGES / "password.py", title="修改密码", icon=":material/password:")]
     page = st.navigation(sections)
     with st.sidebar:
