@@ -217,11 +217,13 @@ def cmd_job(args) -> int:
     unknown = sorted(set(params) - set(JOB_PARAMS[args.job]))
     if unknown:
         raise FlowError(f"任务 {args.job} 不接受参数：{'、'.join(unknown)}")
+    from flows.orchestration.dispatch import service_for
+
+    if check := job_flows.INPUT_CHECKS.get(args.job):  # a wrong input is refused here, not inside Prefect
+        params = check(service_for(args.data_dir), params)
     if args.submit:
         _print_json({"flow_run_id": job_flows.submit_job(args.job, params)})
         return 0
-    from flows.orchestration.dispatch import service_for
-
     runtime.use_service(service_for(args.data_dir))
     flow_obj = job_flows.jobs()[args.job][0]
     _print_json(flow_obj.fn(**params))

@@ -141,3 +141,16 @@ def test_publishing_needs_a_generated_plan_with_rows(plain_service, monkeypatch)
     runtime.use_service(svc)                                                 # run_or_submit let go of it
     with pytest.raises(FlowError, match="没有演练项"):                        # the job itself refuses too (CLI)
         job_flows.publish_drill_plan.fn(year=2026, now="2026-01-06T09:00:00")
+
+
+def test_the_command_line_refuses_too_even_with_submit(tmp_path, configs_root, monkeypatch, capsys):
+    from flows import cli
+
+    submitted = []
+    monkeypatch.setattr(job_flows, "submit_job", lambda key, params: submitted.append(key))
+    data = str(tmp_path / "cli-data")
+    assert cli.main(["job", "drill-publish", "--year", "2031", "--submit", "--data-dir", data]) == 2
+    assert "2031 年度应急演练计划尚未生成" in capsys.readouterr().err
+    assert cli.main(["job", "drill-plan", "--year", "1999", "--data-dir", data]) == 2
+    assert "年度须为 2000–2100 之间的整数" in capsys.readouterr().err
+    assert submitted == []
