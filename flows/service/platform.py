@@ -1,4 +1,5 @@
-"""Platform settings admins tune (configs/platform.yaml): sign-in security, sessions, who sees all cases."""
+"""Platform settings admins tune (configs/platform.yaml): sign-in security, sessions, who sees all cases,
+how often the 统计 page sums the cases up again."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,3 +20,6 @@ class PlatformSettings(_Settings):
     security: Security = Security()
     see_all_roles: list[str] = ["局长", "分管领导", "安委办", "管理员"]
     admin_roles: list[str] = ["管理员"]
+    dashboard_refresh_minutes: int = Field(
+        default=10, ge=1, le=24 * 60,
+        description="统计页的数据每隔多少分钟重新汇总一次（汇总要读全部案件；其间页面显示缓存的数字并注明更新时间）")
