@@ -129,7 +129,8 @@ def editor_section(svc, user: str, plan: dict) -> bool:
         return False
     st.markdown("**调整计划**（计划日期、组织单位、场景类别可改；改好后点「保存修改」）")
     if plan["published_at"]:
-        st.caption("计划已发布：已发起案件的演练不能在此修改（在其案件中办理），这里只列出尚未发起的。")
+        st.caption("计划已发布：已发起案件的演练不能在此修改（在其案件中办理），这里只列出尚未发起的；"
+                   "已印发的计划文件保持原样，这里的修改用于补发案件。")
     first, last = date(year, 1, 1), date(year, 12, 31)
     left, right = st.columns([3, 1])
     with left:
