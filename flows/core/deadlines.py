@@ -18,6 +18,20 @@ if TYPE_CHECKING:
     from flows.core.engine import Context
 
 
+#: a deadline still runs while pending (not yet due) or escalated (passed, 催办 sent, the work not done):
+#: an escalated one is overdue until its span ends, and then it is `met` with `late` set
+RUNNING = frozenset({"pending", "escalated"})
+
+
+def running(case: dict) -> list[dict]:
+    return [d for d in case.get("deadlines", ()) if d.get("status") in RUNNING]
+
+
+def nearest_due(case: dict) -> str | None:
+    """The due time of the case's nearest running deadline (an open case's 办理期限), or None."""
+    return min((d["due"] for d in running(case) if d.get("due")), default=None)
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
@@ -68,7 +82,7 @@ def enter_timers(defn: Workflow, ctx: Context, case: dict, state: str, now: date
     spec = defn.state(state)
     for timer in spec.timers if spec else ():
         deadline_id = f"{state}.{timer.name}"
-        if any(d["id"] == deadline_id and d["status"] == "pending" for d in case["deadlines"]):
+        if any(d["id"] == deadline_id and d["status"] in RUNNING for d in case["deadlines"]):
             continue  # re-entering a state whose deadline still runs (its `until` not reached) keeps it
         case["deadlines"] = [d for d in case["deadlines"] if d["id"] != deadline_id]
         case["deadlines"].append({
@@ -87,15 +101,15 @@ def settle(defn: Workflow, ctx: Context, case: dict, left: Iterable[str], entere
     """Clear deadlines whose span ended; recompute those that wait on a date field."""
     left, entered = set(left), set(entered)
     for d in case["deadlines"]:
-        if d["status"] != "pending":
+        if d["status"] not in RUNNING:
             continue
         timer = timer_spec(defn, d)
         if timer is None:
             continue
-        if timer.until:
-            if entered & set(timer.until):
-                d["status"] = "met"
-        elif d["state"] in left:
+        was = d["status"]
+        if (timer.until and entered & set(timer.until)) or (not timer.until and d["state"] in left):
             d["status"] = "met"
+            if was == "escalated":
+                d["late"] = True
         if d["status"] == "pending" and (timer.from_field or not isinstance(timer.after, int)):
             d["due"] = due_at(defn, ctx, timer, parse_moment(d["entered"]), case["data"], d["extensions"])

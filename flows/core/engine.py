@@ -121,7 +121,7 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
         return []
     rows: dict[tuple, dict] = {}
     # the case's nearest running deadline (some span several steps, e.g. the 60-day investigation)
-    due = min((d["due"] for d in case["deadlines"] if d["status"] == "pending" and d["due"]), default=None)
+    due = deadlines.nearest_due(case)
     for state in case["active"]:
         for t in defn.outgoing(state):
             if t.countersign:
@@ -355,7 +355,9 @@ def _move(defn: Workflow, ctx: Context, case: dict, source: str, target: str, no
         case["status"] = "closed"
         case["closed_at"] = iso(now)
         for d in case["deadlines"]:
-            if d["status"] == "pending":
+            if d["status"] in deadlines.RUNNING:
+                if d["status"] == "escalated":
+                    d["late"] = True
                 d["status"] = "met"
     return derived
 

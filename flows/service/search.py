@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flows.core import deadlines
 from flows.core.errors import NotPermitted
 from flows.service import desk
 from flows.service.case_query import CaseQuery
@@ -65,7 +66,7 @@ def _enterprises(svc: Service, case: dict) -> list[tuple[str, str | None]]:
 
 
 def row_of(svc: Service, case: dict) -> CaseRow:
-    pending = [d["due"] for d in case.get("deadlines", []) if d.get("status") == "pending" and d.get("due")]
+    due = deadlines.nearest_due(case)
     enterprises = _enterprises(svc, case)
     shown = tuple(f"{name}（{code}）" if code else name for name, code in enterprises)
     haystack = " ".join([case["id"], str(case.get("title") or ""), *(n for n, _ in enterprises),
@@ -74,7 +75,7 @@ def row_of(svc: Service, case: dict) -> CaseRow:
                    unit=str(case.get("unit") or ""), status=str(case.get("status") or ""),
                    active=tuple(case.get("active") or ()), created_at=str(case.get("created_at") or ""),
                    updated_at=str(case.get("updated_at") or ""),
-                   due=min(pending) if pending and case.get("status") == "open" else None,
+                   due=due if case.get("status") == "open" else None,
                    supervised=(case.get("data") or {}).get("supervised") is True,
                    enterprises=shown, haystack=haystack)
 

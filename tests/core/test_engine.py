@@ -170,6 +170,20 @@ def test_escalation_names_holders_and_supervisors_once():
     assert engine.apply_deadline(WF, CTX, out.case, d["id"], datetime(2024, 10, 10)).events == []
 
 
+def test_an_escalated_deadline_stays_the_cases_deadline_until_the_step_is_done_then_is_met_late():
+    from flows.core import deadlines
+
+    case = start().case
+    (d,) = case["deadlines"]
+    escalated = engine.apply_deadline(WF, CTX, case, d["id"], datetime(2024, 10, 9)).case
+    assert deadlines.nearest_due(escalated) == d["due"]               # overdue: still shown, still in 待办's sort
+    assert {t["due"] for t in engine.tasks(WF, escalated)} == {d["due"]}
+    moved = act(escalated, "submit", "ygk_liu", now=datetime(2024, 10, 10)).case
+    (after,) = [x for x in moved["deadlines"] if x["id"] == d["id"]]
+    assert after["status"] == "met" and after["late"] is True
+    assert deadlines.nearest_due(moved) is None
+
+
 def test_tasks_follow_the_holders():
     case = _to_consulting()
     rows = engine.tasks(WF, case)

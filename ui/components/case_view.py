@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from flows.core.deadlines import nearest_due
 from flows.orchestration.dispatch import is_orchestrated
 from flows.service import desk
 from ui.components.downloads import download
@@ -14,7 +15,7 @@ EFFECT_STATUS = {"pending": "处理中", "running": "处理中", "done": "已完
 def header(svc, wf, case: dict) -> None:
     st.markdown(f"### {plain(case['id'])}　{plain(case['title'])}")
     today = svc.clock().date()
-    due = min((d["due"] for d in case.get("deadlines", []) if d["status"] == "pending" and d.get("due")), default=None)
+    due = nearest_due(case)
     days = desk.days_left(svc, due, today)
     if due:
         deadline = f"{due[:10]}（{f'已超期 {-days} 个工作日' if days < 0 else f'剩 {days} 个工作日'}）"
