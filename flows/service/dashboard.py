@@ -395,6 +395,13 @@ class DashboardCache:
                 self._thread.start()
         return snap
 
+    def warm(self) -> None:
+        """Start making the first snapshot in a thread (e.g. when the app process starts), so that the
+        first view of 统计 need not wait the seconds a pass over the archive takes."""
+        if self._snap is None and not self.refreshing and not self._lock.locked():
+            self._thread = threading.Thread(target=self._refresh_quietly, name="dashboard-warm", daemon=True)
+            self._thread.start()
+
     def _refresh_quietly(self) -> None:
         try:
             self.refresh()

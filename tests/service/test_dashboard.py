@@ -219,6 +219,13 @@ def test_a_stale_snapshot_is_shown_while_a_thread_makes_the_new_one(office, cloc
     assert cache.get().total == 6 and cache.error is None
 
 
+def test_warming_makes_the_first_snapshot_in_a_thread(office):
+    cache = dashboard.cache_of(office)
+    cache.warm()
+    cache._thread.join(30)
+    assert cache._snap is not None and cache.get().total == 5
+
+
 def test_only_roles_that_see_all_get_the_figures(office):
     assert dashboard.dashboard(office, "juzhang").total == 5
     with pytest.raises(NotPermitted, match="无权查看"):
