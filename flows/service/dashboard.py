@@ -2,7 +2,7 @@
 keeps them between page views.
 
     cases_by_state(svc, cases)              per workflow and current state (closed: their final state)
-    overdue_by_unit(cases, now)             open cases with a pending deadline already passed, per unit
+    overdue_by_unit(cases, now)             open cases whose running deadline has passed, per unit
     days_per_step(svc, cases, now)          where open cases wait: days in their current step so far
     month_tables(accidents)                 flows.documents.statistics.table of each month
     accident_series(months, kind, year)     accidents per month / quarter / year, against a year before
@@ -15,8 +15,8 @@ Reading every case (100,000, most archived) takes seconds, so a page view never 
 is made once and kept for `dashboard_refresh_minutes` (configs/platform.yaml); when it is older, the
 next view still shows it and a thread makes the new one (the page says when its figures are from).
 Each figure row carries the `CaseQuery` of the cases behind it, so the page links every number to
-全部案件 with the same rule the search applies (overdue: an open case's earliest pending deadline
-is before now).
+全部案件 with the same rule the search applies (overdue: an open case's nearest running deadline,
+`flows.core.deadlines.nearest_due`, is before now).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flows.core import deadlines
 from flows.core.errors import NotPermitted
 from flows.documents import statistics
 from flows.documents.statistics import Period
@@ -60,11 +61,9 @@ def _moment(text: Any) -> datetime | None:
 
 
 def _pending_due(case: Mapping[str, Any]) -> str | None:
-    """The earliest pending deadline of an open case (as the search's `due`), else None."""
-    if case.get("status") != "open":
-        return None
-    pending = [d["due"] for d in case.get("deadlines") or () if d.get("status") == "pending" and d.get("due")]
-    return min(pending) if pending else None
+    """An open case's 办理期限: its nearest running deadline (pending, or escalated and still not
+    met: `flows.core.deadlines.nearest_due`, as the search's `due`), else None."""
+    return deadlines.nearest_due(dict(case)) if case.get("status") == "open" else None
 
 
 # ------------------------------------------------------------------ cases
@@ -92,7 +91,7 @@ def cases_by_state(svc: Service, cases: Iterable[Mapping[str, Any]]) -> list[dic
 
 
 def overdue_by_unit(cases: Iterable[Mapping[str, Any]], now: datetime) -> list[dict]:
-    """Open cases with a pending deadline already passed, per owning unit, the most first."""
+    """Open cases whose 办理期限 (nearest running deadline) has passed, per owning unit, the most first."""
     moment = now.isoformat(timespec="seconds")
     counts: Counter = Counter()
     for case in cases:

@@ -85,9 +85,11 @@ def test_overdue_open_cases_by_owning_unit(office, clock):
     on_the_day = dashboard.overdue_by_unit(office.cases(), datetime(2025, 3, 10, 9))  # due at the day's end
     assert [(r["unit"], r["count"]) for r in on_the_day] == [("局安委办", 1)]
     cases = [{"status": "open", "unit": None, "deadlines": [{"status": "pending", "due": "2025-01-01T23:59:59"}]},
-             {"status": "open", "unit": "A", "deadlines": [{"status": "done", "due": "2025-01-01T23:59:59"}]},
+             {"status": "open", "unit": "A", "deadlines": [{"status": "met", "due": "2025-01-01T23:59:59"}]},
+             {"status": "open", "unit": "B", "deadlines": [{"status": "escalated", "due": "2025-01-01T23:59:59"}]},
              {"status": "closed", "unit": "A", "deadlines": [{"status": "pending", "due": "2025-01-01T23:59:59"}]}]
-    assert [(r["unit"], r["count"]) for r in dashboard.overdue_by_unit(cases, now)] == [(dashboard.NO_UNIT, 1)]
+    # an escalated deadline (催办 sent, the work not done) is still overdue; a met one is not
+    assert [(r["unit"], r["count"]) for r in dashboard.overdue_by_unit(cases, now)] == [("B", 1), (dashboard.NO_UNIT, 1)]
 
 
 def test_days_per_step_is_the_time_open_cases_have_spent_in_their_current_step(office):
