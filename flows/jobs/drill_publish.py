@@ -12,6 +12,7 @@ from flows.core.org import SYSTEM
 from flows.jobs import drill_plan
 from flows.jobs.claims import claim, plain
 from flows.service import Service, reports
+from flows.service.case_sets import workflow_cases
 
 CLAIMS = "drill_plan_cases"
 FIELDS = ("drill_name", "plan_name", "plan_kind", "drill_kind", "scenario", "planned_date", "owner_unit", "period")
@@ -90,7 +91,7 @@ def publish(svc: Service, now: datetime, year: int) -> dict:
 def coverage(svc: Service, year: int) -> list[dict]:
     """Per plan and period of the year's plan: drills due, and drills carried out (for leaders)."""
     record = reports.get_report(svc, drill_plan.plan_key(year)) or {}
-    return drill_plan.coverage(record.get("plan_rows", []), svc.cases(workflow="drill"))
+    return drill_plan.coverage(record.get("plan_rows", []), workflow_cases(svc, "drill"))
 
 
 def form_reason(svc: Service, workflow: str, exc: FlowError) -> str:

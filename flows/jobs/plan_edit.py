@@ -22,6 +22,7 @@ from flows.core.errors import FlowError
 from flows.jobs import drill_plan, drill_publish
 from flows.jobs.claims import plain
 from flows.service import Service, reports
+from flows.service.case_sets import workflow_cases
 from storage import ConflictError
 
 EDITABLE = ("planned_date", "owner_unit", "scenario")
@@ -266,7 +267,7 @@ def calendar_entries(svc: Service, year: int, today: date) -> list[dict]:
     """The drills of the year on their dates: each plan row (its case's date once it has one, else
     「计划」), and drill cases of the year started by hand. Sorted by date."""
     year = drill_plan.check_year(year)
-    cases = {c["id"]: c for c in svc.cases(workflow="drill")}
+    cases = {c["id"]: c for c in workflow_cases(svc, "drill")}  # read only, kept current: not the archive per view
     plan = editable_plan(svc, year)
     out, linked = [], set()
     for row in (plan or {}).get("rows", []):

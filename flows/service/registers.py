@@ -25,6 +25,7 @@ from typing import Any
 from flows.core.errors import NotPermitted
 from flows.documents.spreadsheet import Sheet
 from flows.service import desk
+from flows.service.case_sets import memo, workflow_cases
 from flows.service.cases import Service
 
 __all__ = ["PLAN_COLUMNS", "PLAN_SORTS", "PLAN_STATUSES", "BLACKLIST_COLUMNS", "BLACKLIST_SORTS",
@@ -144,7 +145,7 @@ def plan_rows(svc: Service, today: date) -> list[dict]:
     case_id (the case to open first: the open revision, else the one that published it), case_ids
     (every revision case of the plan, newest first)."""
     cases: dict[str, list[dict]] = {}
-    for case in svc.cases(workflow=PLAN_WORKFLOW):
+    for case in workflow_cases(svc, PLAN_WORKFLOW):
         name = _text(case["data"].get("plan_name")).strip()
         if name:
             cases.setdefault(name, []).append(case)
@@ -229,7 +230,7 @@ def blacklist_rows(svc: Service, today: date) -> list[dict]:
     its last day), status (of BLACKLIST_STATUSES), in_force, repairs (each credit-repair application:
     applied (date), result 审核中 / 同意移出 / 不同意 / 期满转复核), repair_pending, repair (as text)."""
     rows = []
-    for case in svc.cases(workflow=BLACKLIST_WORKFLOW):
+    for case in workflow_cases(svc, BLACKLIST_WORKFLOW):
         rows.append(_blacklist_row(svc, case, today))
     return rows
 
@@ -242,7 +243,10 @@ def _term(case: dict) -> dict | None:
 def _repairs(svc: Service, case: dict) -> list[dict]:
     if "repair_review" not in case.get("entered", {}):
         return []  # never applied: no need to read the history
-    history = svc.history(case["id"])
+    return memo(svc, "blacklist-repairs", case, lambda c: _repairs_in(svc.history(c["id"])))
+
+
+def _repairs_in(history: list[dict]) -> list[dict]:
     taken_back = _withdrawn(history)
     out: list[dict] = []
     for e in history:
