@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 
 import streamlit as st
 
@@ -29,7 +30,25 @@ def service():
     # the collector's sight, a full collection no longer walks it, which cost clicks 0.3–0.7 s at 100k cases.
     gc.collect()
     gc.freeze()
+    threading.Thread(target=_warm, args=(svc,), name="warm-caches", daemon=True).start()
     return svc
+
+
+def _warm(svc) -> None:
+    """Read the archive once, in the background, for the pages that search or count every case (全部案件,
+    统计, 台账, the drill calendar), so that their first view does not wait for it; then freeze that too."""
+    from flows.service import dashboard, search
+    from flows.service.case_sets import workflow_cases
+
+    try:
+        search.index_of(svc).refresh()
+        for workflow in ("blacklist", "plan_revision", "drill"):
+            workflow_cases(svc, workflow)
+        dashboard.cache_of(svc).get(background=False)  # in this thread: the first snapshot
+    except Exception:  # noqa: BLE001 - only a head start: each page reads what it needs itself
+        return
+    gc.collect()
+    gc.freeze()
 
 
 def status_line(svc) -> str:
