@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from prefect import flow
@@ -106,6 +107,36 @@ def submit_job(key: str, parameters: dict | None = None) -> str:
 
     run = run_deployment(job_deployment(key), parameters=parameters or {}, timeout=0)
     return str(run.id)
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What became of a job handed to Prefect, in the office's words."""
+
+    label: str             # 排队中 / 运行中 / 已完成 / 失败 / 已取消
+    finished: bool
+    failed: bool
+    message: str = ""      # why it failed, as Prefect recorded it
+
+
+_STATE_LABELS = {"SCHEDULED": "排队中", "PENDING": "排队中", "RUNNING": "运行中", "PAUSED": "已暂停",
+                 "COMPLETED": "已完成", "FAILED": "失败", "CRASHED": "失败", "CANCELLED": "已取消",
+                 "CANCELLING": "正在取消"}
+
+
+def job_state(run_id: str) -> JobState:
+    """The state of a job's flow run (`submit_job`'s id), read from the Prefect API."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state
+    kind = state.type.value if state is not None else "PENDING"
+    failed = kind in ("FAILED", "CRASHED", "CANCELLED")
+    message = (state.message or "") if state is not None and failed else ""
+    return JobState(_STATE_LABELS.get(kind, kind), finished=kind in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"),
+                    failed=failed, message=message)
 
 
 def job_deployments(work_pool: str | None = None, job_variables: dict | None = None) -> list:

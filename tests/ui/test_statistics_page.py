@@ -85,7 +85,7 @@ def test_a_report_made_from_the_page_is_listed_with_its_downloads(office):
     at.text_input(key="dash-report-period").set_value("2025-01").run()
     at.button(key="dash-report-make").click().run()
     assert not at.exception, at.exception
-    assert any(s.value == "已完成。" for s in at.success)
+    assert any(s.value == "已生成2025年1月事故统计报告。" for s in at.success), [s.value for s in at.success]
     at.run()
     labels = [b.label for b in at.get("download_button")]
     assert any(label.endswith(".docx") for label in labels) and any("事故统计.xlsx" in label for label in labels)

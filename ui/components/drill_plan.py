@@ -14,9 +14,9 @@ import streamlit as st
 
 from flows.core.errors import FlowError
 from flows.jobs import drill_publish, plan_edit
-from flows.orchestration.job_flows import INPUT_CHECKS, run_or_submit
 from flows.service import reports
 from ui.components.downloads import download
+from ui.components.jobs import run_job
 from ui.components.text import plain
 
 L = plan_edit.LABELS
@@ -27,29 +27,9 @@ _FLASH = "drill-plan-flash"
 # ------------------------------------------------------------------ jobs with their progress
 
 def run_with_progress(svc, key: str, params: dict, label: str):
-    """Check the input (flows refuses a wrong one before Prefect sees it), then run the job under a
-    status box. The result when it ran here; None when refused, failed (reason shown) or submitted."""
-    try:
-        params = INPUT_CHECKS[key](svc, params) if key in INPUT_CHECKS else params
-    except FlowError as exc:
-        st.error(f"{label}未执行：{exc}")
-        return None
-    with st.status(f"{label}……", expanded=False) as status:
-        try:
-            outcome, result = run_or_submit(svc, key, params)
-        except FlowError as exc:
-            status.update(label=f"{label}失败", state="error", expanded=True)
-            st.error(f"{label}失败：{exc}")
-            return None
-        except Exception as exc:  # noqa: BLE001 - Prefect down: say so, nothing was started
-            status.update(label=f"{label}失败", state="error", expanded=True)
-            st.error(f"无法交给 Prefect 执行（{type(exc).__name__}: {exc}），请稍后重试或联系管理员。")
-            return None
-        if outcome == "submitted":
-            status.update(label=f"{label}：已交给 Prefect 执行，稍后刷新本页查看结果", state="complete")
-            return None
-        status.update(label=f"{label}：已完成", state="complete")
-    return result
+    """The job's result when it ran here; None when refused or failed (the reason is on the page) or
+    handed to Prefect (its progress and outcome show at the top of the page: `ui.components.jobs`)."""
+    return run_job(svc, key, params, label)
 
 
 def _flash(*lines: tuple[str, str]) -> None:

@@ -9,6 +9,7 @@ from flows.jobs import drill_plan
 from flows.service import desk
 from ui.components.drill_calendar import calendar_section
 from ui.components.drill_plan import files_section, plan_section
+from ui.components.jobs import job_progress
 from ui.session import service, user_or_stop
 
 svc = service()
@@ -17,6 +18,7 @@ if not desk.sees_all(svc, svc.actor(user)):
     st.error("无权查看：演练计划与日历只对局领导、安委办和管理员开放。")
     st.stop()
 st.subheader("演练计划与日历")
+job_progress()  # a job handed to Prefect: its state, then what it made
 today = svc.clock().date()
 year = int(st.number_input("年度", min_value=drill_plan.YEAR_MIN, max_value=drill_plan.YEAR_MAX, value=today.year,
                            step=1, key="drill-year"))

@@ -16,7 +16,7 @@ from flows.service.case_query import CaseQuery
 from ui.components import charts
 from ui.components.blacklist_panel import blacklist_panel
 from ui.components.downloads import download
-from ui.components.jobs import run_job
+from ui.components.jobs import job_progress, run_job
 from ui.session import service, user_or_stop
 
 KINDS = {"month": "按月", "quarter": "按季度", "year": "按年度"}
@@ -194,7 +194,8 @@ def reports_section(svc) -> None:
             period = None
             st.error(str(exc))
         if st.button("生成事故统计报告", disabled=period is None, key="dash-report-make"):
-            run_job(svc, "statistics", {"period": period.key})
+            if run_job(svc, "statistics", {"period": period.key}, f"生成{period.label}事故统计报告") is not None:
+                st.success(f"已生成{period.label}事故统计报告。")
     with right:
         made = sorted(reports.list_reports(svc, kind="accident_statistics"), key=lambda r: r.get("period", ""), reverse=True)
         if not made:
@@ -214,6 +215,7 @@ if not desk.sees_all(svc, svc.actor(user)):
     st.error("无权查看：统计只对局领导、安委办和管理员开放。")
     st.stop()
 st.subheader("统计")
+job_progress()  # a report handed to Prefect: its state, then what became of it
 try:
     snap = freshness(svc, user)
 except NotPermitted as exc:
