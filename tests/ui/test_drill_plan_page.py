@@ -108,6 +108,8 @@ def test_rows_are_checked_saved_published_and_shown_on_the_calendar(office):
     assert not at.data_editor                                                 # every row has its case now
     assert any("已发起案件的演练" in m.value for m in at.markdown)
 
+    at.session_state["drill-view"] = "演练日历"                               # the calendar, not the table
+    at.run()
     at.selectbox(key="cal-month-2025").set_value(11).run()
     assert not at.exception, at.exception
     links = [p for p in at.get("page_link") if "通达客运有限公司" in p.proto.label]
@@ -124,8 +126,12 @@ def test_a_row_that_could_not_start_says_why_and_a_stale_edit_is_refused(office)
     assert any(m.value == "新发起 2 个演练案件" for m in at.markdown)
     (editor,) = at.data_editor                                                # only the row without a case
     assert editor.value["发起情况"].tolist() == ["未能发起：场景类别：必填"]
+    at.session_state["drill-view"] = "演练日历"
+    at.run()
     at.selectbox(key="cal-month-2025").set_value(3).run()
     assert any("计划：" in c.value and "未能发起" in c.value for c in at.caption)   # planned, on the calendar too
+    at.session_state["drill-view"] = "年度计划"
+    at.run()
 
     _edit(at, office, {0: {"场景类别": "路桥抢通"}})
     at.run()

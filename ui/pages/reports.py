@@ -22,9 +22,12 @@ job_progress()  # a job handed to Prefect: its state, then what it made
 today = svc.clock().date()
 year = int(st.number_input("年度", min_value=drill_plan.YEAR_MIN, max_value=drill_plan.YEAR_MAX, value=today.year,
                            step=1, key="drill-year"))
-plan_tab, calendar_tab = st.tabs(["年度计划", "演练日历"])
-with plan_tab:
+# a segmented control, not st.tabs: a choice made in the calendar (its month) reruns the page, and tabs
+# then fall back to the first one
+view = st.segmented_control("查看", ["年度计划", "演练日历"], default="年度计划", key="drill-view",
+                            label_visibility="collapsed") or "年度计划"
+if view == "年度计划":
     plan_section(svc, user, year)
-with calendar_tab:
+else:
     calendar_section(svc, year, today)
 files_section(svc)
