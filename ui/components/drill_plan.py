@@ -68,6 +68,11 @@ def _editor_key(year: int, version: int) -> str:
     return f"plan-editor-{year}-{version}"
 
 
+def forget_edits(year: int) -> None:
+    """The table being edited is dropped: the stored plan changed (a job made or published it)."""
+    _reset(year)
+
+
 def _reset(year: int) -> None:
     base = st.session_state.pop(_base_key(year), None)
     if base is not None:

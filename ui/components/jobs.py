@@ -13,7 +13,7 @@ from flows.core.errors import FlowError
 from flows.orchestration.job_flows import job_state, run_or_submit
 
 _RUNNING = "jobs-running"  # key → {"run": flow run id, "label": what the office asked for}
-_ENDED = "jobs-ended"      # (kind, text) lines to show once, after the job ended
+_ENDED = "jobs-ended"      # (kind, text, key) lines to show once, after the job ended
 
 
 def run_job(svc, key: str, params: dict, label: str = "任务"):
@@ -34,14 +34,17 @@ def run_job(svc, key: str, params: dict, label: str = "任务"):
     return result
 
 
-def job_progress() -> None:
+def job_progress() -> set[str]:
     """At the top of a page that starts jobs: the jobs handed to Prefect and still running, and what
     became of those that ended. One fragment always (the page keeps its shape), polling only while a
-    job runs."""
-    for kind, text in st.session_state.pop(_ENDED, []):
+    job runs. Returns the keys of the jobs that ended since the page last ran (what the page shows
+    of them, e.g. a table being edited, is to be read again)."""
+    ended = st.session_state.pop(_ENDED, [])
+    for kind, text, _ in ended:
         getattr(st, kind)(text)
     running = bool(st.session_state.get(_RUNNING))
     st.fragment(_progress, run_every=2 if running else None)(running)
+    return {key for _, _, key in ended}
 
 
 def _progress(was_running: bool) -> None:
@@ -57,9 +60,9 @@ def _progress(was_running: bool) -> None:
             continue
         del st.session_state[_RUNNING][key]
         if state.failed:
-            ended.append(("error", f"{job['label']}{state.label}：{state.message or '原因见 Prefect 中该运行的日志'}"))
+            ended.append(("error", f"{job['label']}{state.label}：{state.message or '原因见 Prefect 中该运行的日志'}", key))
         else:
-            ended.append(("success", f"{job['label']}：已完成。"))
+            ended.append(("success", f"{job['label']}：已完成。", key))
     if ended:
         st.session_state.setdefault(_ENDED, []).extend(ended)
     if was_running and not st.session_state.get(_RUNNING):

@@ -8,7 +8,7 @@ import streamlit as st
 from flows.jobs import drill_plan
 from flows.service import desk
 from ui.components.drill_calendar import calendar_section
-from ui.components.drill_plan import files_section, plan_section
+from ui.components.drill_plan import files_section, forget_edits, plan_section
 from ui.components.jobs import job_progress
 from ui.session import service, user_or_stop
 
@@ -18,10 +18,12 @@ if not desk.sees_all(svc, svc.actor(user)):
     st.error("无权查看：演练计划与日历只对局领导、安委办和管理员开放。")
     st.stop()
 st.subheader("演练计划与日历")
-job_progress()  # a job handed to Prefect: its state, then what it made
+ended = job_progress()  # a job handed to Prefect: its state, then what it made
 today = svc.clock().date()
 year = int(st.number_input("年度", min_value=drill_plan.YEAR_MIN, max_value=drill_plan.YEAR_MAX, value=today.year,
                            step=1, key="drill-year"))
+if ended & {"drill-plan", "drill-publish"}:
+    forget_edits(year)  # Prefect made or published the plan: the table is read again
 # a segmented control, not st.tabs: a choice made in the calendar (its month) reruns the page, and tabs
 # then fall back to the first one
 view = st.segmented_control("查看", ["年度计划", "演练日历"], default="年度计划", key="drill-view",
