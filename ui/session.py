@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
+import time
 
 import streamlit as st
 
@@ -40,6 +42,7 @@ def _warm(svc) -> None:
     from flows.service import dashboard, search
     from flows.service.case_sets import workflow_cases
 
+    started = time.perf_counter()
     try:
         search.index_of(svc).refresh()
         for workflow in ("blacklist", "plan_revision", "drill"):
@@ -49,6 +52,8 @@ def _warm(svc) -> None:
         return
     gc.collect()
     gc.freeze()
+    print(f"后台预读完成：{len(search.index_of(svc).rows)} 件案件，用时 {time.perf_counter() - started:.1f} 秒",
+          file=sys.stderr, flush=True)
 
 
 def status_line(svc) -> str:
