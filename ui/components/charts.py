@@ -42,9 +42,11 @@ def bars(rows: Sequence[dict], category: str, value: str, *, color: str | None =
     if offset:
         enc["yOffset" if horizontal else "xOffset"] = alt.XOffset(f"{offset}:N") if not horizontal \
             else alt.YOffset(f"{offset}:N")
-    if height is None:
-        height = max(120, HEIGHT_PER_BAR * len(order) * (2 if offset else 1)) if horizontal else 260
-    return alt.Chart(alt.Data(values=list(rows))).mark_bar().encode(**enc).properties(height=height)
+    if height is None:  # horizontal: a step per bar (a fixed height squeezed the bars to a line in Streamlit)
+        size = alt.Step(HEIGHT_PER_BAR * (2 if offset else 1)) if horizontal else 260
+    else:
+        size = height
+    return alt.Chart(alt.Data(values=list(rows))).mark_bar().encode(**enc).properties(height=size)
 
 
 def _typed(rows: Sequence[dict], name: str) -> str:
