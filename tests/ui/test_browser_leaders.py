@@ -92,7 +92,9 @@ def test_a_leader_filters_overdue_accidents_of_one_unit_and_exports_them(page, o
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
     assert sorted(r[0] for r in rows) == sorted(ours)
     assert {r[header.index("所属单位")] for r in rows} == {"局安委办"}
-    assert all(isinstance(r[header.index("发起日期")], datetime) for r in rows)   # a date, not text
+    assert all(isinstance(r[header.index("发起日期")], datetime) and isinstance(r[header.index("办理期限")], datetime)
+               for r in rows)                                     # dates, not text
+    assert all(r[header.index("期限状态")].startswith("已超期") for r in rows)
     page.goto(f"{office.url}/cases?text=港区道路&workflow=accident")  # a link (from 统计) sets the search
     page.get_by_text("共找到 1 件").wait_for()
     settle(page)

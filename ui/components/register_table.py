@@ -23,13 +23,11 @@ def register_table(key: str, title: str, found: registers.Register, columns: Seq
 
     labels = [label for _, label in columns]
     frame = pd.DataFrame(registers.table(rows, columns), columns=labels)
-    dates = {label: st.column_config.DateColumn(label, format="YYYY-MM-DD")
-             for k, label in columns if any(hasattr(r.get(k), "isoformat") for r in rows)}
-    if dates:  # a column of dates (None where unknown) shows as dates, not as text
-        frame = frame.astype({label: "datetime64[ns]" for label in dates})
+    for k, label in columns:  # dates as the office writes them, "—" where unknown (the grid would say None)
+        if any(hasattr(r.get(k), "isoformat") for r in rows):
+            frame[label] = [d.isoformat() if hasattr(d, "isoformat") else "—" for d in frame[label]]
     picked = st.dataframe(styler(frame) if styler else frame, hide_index=True, on_select="rerun",
-                          selection_mode=["single-row", "single-cell"], key=f"{key}-table", width="stretch",
-                          column_config=dates)
+                          selection_mode=["single-row", "single-cell"], key=f"{key}-table", width="stretch")
     selection = picked.selection if picked else None
     chosen = [*(selection.rows if selection else []), *(cell[0] for cell in (selection.cells if selection else []))]
     if chosen and chosen[0] < len(rows):

@@ -3,6 +3,8 @@ opening its case; 导出 Excel gives the same columns for every case found. The 
 so a number on 统计 links here with its cases already chosen and a search can be sent to a colleague."""
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from flows.core.errors import NotPermitted
@@ -75,16 +77,31 @@ except NotPermitted as exc:
 st.session_state["cases-more"] = total > (page + 1) * 20
 
 
+today = svc.clock().date()
+
+
+def deadline(row: search.CaseRow) -> str:
+    days = desk.days_left(svc, row.due, today) if row.due else None
+    if days is None:
+        return ""
+    return f"已超期 {-days} 个工作日" if days < 0 else ("今日到期" if days == 0 else f"剩 {days} 个工作日")
+
+
 def shown(row: search.CaseRow) -> dict:
     wf = workflows.get(row.workflow)
     labels = {s.name: s.label for s in wf.states} if wf else {}
     return {"案件编号": row.id, "标题": row.title, "流程": wf.title if wf else row.workflow,
             "当前环节": "、".join(labels.get(a, a) for a in row.active) if row.status == "open" else "已结案",
             "所属单位": row.unit, "涉及企业": "、".join(row.enterprises), "发起日期": search.started_on(row),
-            "办理期限": (row.due or "")[:10], "状态": STATUS.get(row.status, row.status)}
+            "办理期限": (row.due or "")[:10], "期限状态": deadline(row), "状态": STATUS.get(row.status, row.status)}
 
 
-COLUMNS = ["案件编号", "标题", "流程", "当前环节", "所属单位", "涉及企业", "发起日期", "办理期限", "状态"]
+def exported(row: search.CaseRow) -> dict:
+    """The row as Excel gets it: its deadline a date, not text."""
+    return {**shown(row), "办理期限": date.fromisoformat(row.due[:10]) if row.due else None}
+
+
+COLUMNS = ["案件编号", "标题", "流程", "当前环节", "所属单位", "涉及企业", "发起日期", "办理期限", "期限状态", "状态"]
 top = st.columns([3, 1])
 top[0].caption(f"共找到 {total} 件" + ("" if total <= 20 else f"，第 {page + 1} 页，每页 20 件"))
 
@@ -96,7 +113,7 @@ def workbook() -> bytes:
             f"发起于 {query.date_from} 至 {query.date_to}" if query.date_from else "",
             "已超期" if overdue else "", "上级挂牌督办" if supervised else ""]
     caption = "全部案件" + (f"（{'，'.join(x for x in said if x)}）" if any(said) else "")
-    return xlsx([Sheet("全部案件", COLUMNS, [list(shown(r).values()) for r in everything], caption=caption)])
+    return xlsx([Sheet("全部案件", COLUMNS, [list(exported(r).values()) for r in everything], caption=caption)])
 
 
 top[1].download_button("导出 Excel", data=workbook, file_name="全部案件.xlsx", mime=XLSX, key="cases-export",

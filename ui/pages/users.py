@@ -49,7 +49,8 @@ with edit:
     with st.form(f"edit-{chosen}"):
         name = st.text_input("姓名", value=person["name"])
         unit = st.selectbox("单位", units, index=units.index(person["unit"]) if person["unit"] in units else None)
-        chosen_roles = st.multiselect("角色", roles, default=[r for r in person["roles"] if r in roles])
+        chosen_roles = st.multiselect("角色", roles, default=[r for r in person["roles"] if r in roles],
+                                      placeholder="请选择")
         if st.form_submit_button("保存"):
             attempt(lambda: svc.accounts.set_user(user, chosen, name=name, unit=unit, roles=chosen_roles), "已保存。")
     left, right = st.columns(2)
