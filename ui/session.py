@@ -39,7 +39,7 @@ def service():
 def _warm(svc) -> None:
     """Read the archive once, in the background, for the pages that search or count every case (全部案件,
     统计, 台账, the drill calendar), so that their first view does not wait for it; then freeze that too."""
-    from flows.service import dashboard, search
+    from flows.service import dashboard, registers, search
     from flows.service.case_sets import workflow_cases
 
     started = time.perf_counter()
@@ -47,6 +47,7 @@ def _warm(svc) -> None:
         search.index_of(svc).refresh()
         for workflow in ("blacklist", "plan_revision", "drill"):
             workflow_cases(svc, workflow)
+        registers.blacklist_rows(svc, svc.clock().date())  # its credit-repair histories, read once
         dashboard.cache_of(svc).get(background=False)  # in this thread: the first snapshot
     except Exception:  # noqa: BLE001 - only a head start: each page reads what it needs itself
         return

@@ -25,7 +25,7 @@ from typing import Any
 from flows.core.errors import NotPermitted
 from flows.documents.spreadsheet import Sheet
 from flows.service import desk
-from flows.service.case_sets import memo, workflow_cases
+from flows.service.case_sets import derived, memo, workflow_cases
 from flows.service.cases import Service
 
 __all__ = ["PLAN_COLUMNS", "PLAN_SORTS", "PLAN_STATUSES", "BLACKLIST_COLUMNS", "BLACKLIST_SORTS",
@@ -229,10 +229,9 @@ def blacklist_rows(svc: Service, today: date) -> list[dict]:
     term_end (dates), days_left (calendar days to the term's end while the listing is in force; 0 on
     its last day), status (of BLACKLIST_STATUSES), in_force, repairs (each credit-repair application:
     applied (date), result 审核中 / 同意移出 / 不同意 / 期满转复核), repair_pending, repair (as text)."""
-    rows = []
-    for case in workflow_cases(svc, BLACKLIST_WORKFLOW):
-        rows.append(_blacklist_row(svc, case, today))
-    return rows
+    rows = derived(svc, BLACKLIST_WORKFLOW, "blacklist-rows", today,
+                   lambda cases: [_blacklist_row(svc, case, today) for case in cases])
+    return [dict(r) for r in rows]  # the kept rows stay as made
 
 
 def _term(case: dict) -> dict | None:

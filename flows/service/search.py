@@ -8,7 +8,7 @@ re-reads only those. A search over 100,000 cases is then a pass over rows in mem
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -88,6 +88,14 @@ class CaseIndex:
         self.rows: dict[str, CaseRow] = {}
         self._token = None
         self._lock = threading.Lock()  # the app serves several browser sessions in threads
+        self._ordered: dict[str, list[CaseRow]] = {}  # sort → every row in that order, made again on a change
+
+    def ordered(self, sort: str) -> list[CaseRow]:
+        rows = self._ordered.get(sort)
+        if rows is None:
+            key, newest_first = _SORT_KEYS[sort]
+            rows = self._ordered[sort] = sorted(self.rows.values(), key=key, reverse=newest_first)
+        return rows
 
     def refresh(self) -> None:
         with self._lock:
@@ -101,6 +109,8 @@ class CaseIndex:
                         self.rows.pop(cid, None)
                     else:
                         self.rows[cid] = row_of(self.svc, case)
+            if changed is None or changed:
+                self._ordered = {}
             self._token = token
 
 
@@ -112,33 +122,38 @@ def index_of(svc: Service) -> CaseIndex:
     return index
 
 
-def _matches(row: CaseRow, q: CaseQuery, words: list[str], now: str) -> bool:
-    if q.workflow and row.workflow != q.workflow:
-        return False
-    if q.state and q.state not in row.active:
-        return False
-    if q.unit and row.unit != q.unit:
-        return False
-    if q.status and row.status != q.status:
-        return False
-    day = row.created_at[:10]
-    if q.date_from and day < q.date_from.isoformat():
-        return False
-    if q.date_to and day > q.date_to.isoformat():
-        return False
-    if q.overdue and not (row.due and row.due < now):
-        return False
-    if q.supervised and not row.supervised:
-        return False
-    return all(w in row.haystack for w in words)
-
-
 _SORT_KEYS = {
     "updated": (lambda r: (r.updated_at, r.id), True),
     "created": (lambda r: (r.created_at, r.id), True),
     "due": (lambda r: (r.due is None, r.due or "", r.id), False),
     "id": (lambda r: r.id, False),
 }
+
+
+def _filtered(rows: list[CaseRow], q: CaseQuery, now: str) -> list[CaseRow]:
+    """The rows (in their order) that `q` asks for: one pass per filter given, each over what the
+    filters before it left (a list comprehension per filter costs milliseconds at 100,000 rows)."""
+    if q.workflow:
+        rows = [r for r in rows if r.workflow == q.workflow]
+    if q.state:
+        rows = [r for r in rows if q.state in r.active]
+    if q.unit:
+        rows = [r for r in rows if r.unit == q.unit]
+    if q.status:
+        rows = [r for r in rows if r.status == q.status]
+    if q.date_from:
+        first = q.date_from.isoformat()
+        rows = [r for r in rows if r.created_at[:10] >= first]
+    if q.date_to:
+        last = q.date_to.isoformat()
+        rows = [r for r in rows if r.created_at[:10] <= last]
+    if q.overdue:
+        rows = [r for r in rows if r.due and r.due < now]
+    if q.supervised:
+        rows = [r for r in rows if r.supervised]
+    for word in q.text.lower().split():
+        rows = [r for r in rows if word in r.haystack]
+    return rows
 
 
 def search(svc: Service, user_id: str, query: CaseQuery, page: int = 0, size: int = 20,
@@ -150,10 +165,11 @@ def search(svc: Service, user_id: str, query: CaseQuery, page: int = 0, size: in
     index = index_of(svc)
     index.refresh()
     moment = (now or svc.clock()).isoformat(timespec="seconds")
-    words = [w for w in query.text.lower().split() if w]
-    found = [r for r in index.rows.values() if _matches(r, query, words, moment)]
-    key, newest_first = _SORT_KEYS.get(query.sort, _SORT_KEYS["updated"])
-    found.sort(key=key, reverse=newest_first)
+    exact = index.rows.get(query.text.strip().upper()) if query.text.strip() else None
+    if exact is not None:  # a case number typed whole: that case, if the filters let it through
+        found = _filtered([exact], replace(query, text=""), moment)
+    else:
+        found = _filtered(index.ordered(query.sort if query.sort in _SORT_KEYS else "updated"), query, moment)
     start = max(0, page) * size
     return found[start:start + size], len(found)
 
