@@ -257,8 +257,13 @@ HEADS = ["ygk_head", "gh_head", "jsk_head", "zf_head"]
 def test_plan_assessed_as_fine_ends_without_revision(service):
     cid = service.start("plan_revision", "awb_zhang", PLAN)["id"]
     service.act(cid, "begin_assessment", "awb_zhang")
+    service.register_put("plans", PLAN["plan_name"], {"name": PLAN["plan_name"], "published": "2022-03-01",
+                                                      "next_assessment": "2025-03-01"})
     case = service.act(cid, "assess_keep", "awb_head", {"assessment_result": "适用", "needs_revision": False})
     assert case["active"] == ["no_revision"] and case["status"] == "closed"
+    (row,) = [r for r in service.register("plans") if r["key"] == PLAN["plan_name"]]
+    assert row["last_assessed"] == "2025-03-03" and row["next_assessment"] == "2028-03-03"   # 3 years on
+    assert row["published"] == "2022-03-01"                                                 # the rest kept
 
 
 def test_plan_revision_countersign_expert_return_publish_register_and_filing_deadline(service, clock):
