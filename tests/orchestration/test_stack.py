@@ -22,7 +22,6 @@ from orch_helpers import (
     free_port,
     group_alive,
     notify_blacklist,
-    pick,
     processes_mentioning,
     wait_for,
 )
@@ -127,9 +126,10 @@ def _office_sees_the_case_and_downloads_its_notice(app_url: str, cid: str) -> No
     with chromium_page() as page:
         sign_in(page, app_url, "awb_zhang", PASSWORD)             # 安委办: sees all cases
         page.get_by_role("link", name=re.compile("全部案件")).click()
-        page.get_by_text("安全生产失信黑名单（1 件办理中）").wait_for()
+        page.get_by_text("共找到 1 件").wait_for()                    # the one case, in the list of every case
         page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
-        pick(page, "pick-blacklist", cid)
+        page.goto(f"{app_url}/case?id={cid}")                       # its page, where its documents are
+        page.get_by_role("heading", name=re.compile(re.escape(cid))).wait_for()
         button = page.get_by_role("button", name=re.compile(r"安全生产失信行为事先告知书（县交信告〔\d{4}〕1号）"))
         with page.expect_download() as download:
             button.click()
