@@ -1,21 +1,18 @@
 """演练计划与日历 through Streamlit's AppTest: the plan's rows checked and saved (a stale edit refused),
 published with each row's outcome on its row, the drills on the calendar linking to their cases, and
-nobody without the role sees the page. The fixture is the minimal part of tests/ui/test_pages.py."""
+nobody without the role sees the page."""
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from flows.jobs import drill_plan, plan_edit
 from flows.orchestration import job_flows, runtime
 from flows.service import open_service, reports
-from tests.orchestration.orch_helpers import ROOT
+from tests.ui.apptest_helpers import open_desk, signed_in
 
-PASSWORD = "Anquan#2026"
-APP = str(ROOT / "ui" / "app.py")
 PAGE = "pages/reports.py"
 
 
@@ -27,29 +24,8 @@ def office(tmp_path, orch_config, monkeypatch):
     job_flows.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")   # 1 tabletop (no scenario), 2 evacuations
     runtime.use_service(None)
     svc.close()
-    svc = open_service(data, config=orch_config)
-    svc.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
-    for person in ("awb_zhang", "qy_yang"):
-        svc.accounts.reset_password("admin", person, PASSWORD, must_change=False)
-    svc.close()
-    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    st.cache_resource.clear()
+    open_desk(data, orch_config, monkeypatch, ("awb_zhang", "qy_yang"))
     return {"data": data, "config": orch_config}
-
-
-def _token(office, user):
-    svc = open_service(office["data"], config=office["config"])
-    try:
-        return svc.accounts.sign_in(user, PASSWORD)
-    finally:
-        svc.close()
-
-
-def signed_in(office, user: str, script: str = APP) -> AppTest:
-    at = AppTest.from_file(script, default_timeout=60)
-    at.session_state["session_token"] = _token(office, user)
-    return at.run()
 
 
 def _plan(office) -> dict:

@@ -11,10 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from flows.orchestration import job_flows, runtime
 from flows.service import open_service
-from tests.orchestration.orch_helpers import ROOT, notify_blacklist
-
-PASSWORD = "Anquan#2026"
-APP = str(ROOT / "ui" / "app.py")
+from tests.orchestration.orch_helpers import notify_blacklist
+from tests.ui.apptest_helpers import APP, PASSWORD, open_desk, signed_in
 
 
 @pytest.fixture
@@ -26,24 +24,8 @@ def office(tmp_path, orch_config, monkeypatch):
     job_flows.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
     runtime.use_service(None)
     svc.close()
-    svc = open_service(data, config=orch_config)  # the real clock, as the app's: sessions are of today
-    svc.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
-    for person in ("awb_zhang", "qy_yang", "qy_han", "gh_sun"):
-        svc.accounts.reset_password("admin", person, PASSWORD, must_change=False)
-    svc.close()
-    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    st.cache_resource.clear()
+    open_desk(data, orch_config, monkeypatch, ("awb_zhang", "qy_yang", "qy_han", "gh_sun"))
     return {"case": cid, "data": data, "config": orch_config}
-
-
-def signed_in(office, user: str) -> AppTest:
-    svc = open_service(office["data"], config=office["config"])
-    token = svc.accounts.sign_in(user, PASSWORD)
-    svc.close()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["session_token"] = token
-    return at.run()
 
 
 def test_an_empty_data_directory_asks_for_the_first_admin(tmp_path, monkeypatch):

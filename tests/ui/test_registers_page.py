@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from flows.service import open_service
 from tests.orchestration.orch_helpers import ROOT, notify_blacklist
+from tests.ui.apptest_helpers import open_desk, signed_in, token
 
-PASSWORD = "Anquan#2026"
-APP = str(ROOT / "ui" / "app.py")
 PAGE = str(ROOT / "ui" / "pages" / "registers.py")
 PLAN = {"name": "县交通运输局综合应急预案", "kind": "综合应急预案", "owner_unit": "局安委办", "version": "2022版",
         "published": "2022-05-10", "next_assessment": "2025-05-10"}
@@ -28,28 +26,8 @@ def office(tmp_path, orch_config, monkeypatch):
     svc.sweep(datetime(2025, 3, 20, 9))                            # 公示期满: 已列入
     svc.register_put("plans", PLAN["name"], PLAN)
     svc.close()
-    svc = open_service(data, config=orch_config)  # the real clock, as the app's: sessions are of today
-    svc.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
-    for person in ("awb_zhang", "qy_han", "gh_sun"):
-        svc.accounts.reset_password("admin", person, PASSWORD, must_change=False)
-    svc.close()
-    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    st.cache_resource.clear()
+    open_desk(data, orch_config, monkeypatch, ("awb_zhang", "qy_han", "gh_sun"))
     return {"case": cid, "data": data, "config": orch_config}
-
-
-def _token(office, user: str) -> str:
-    svc = open_service(office["data"], config=office["config"])
-    token = svc.accounts.sign_in(user, PASSWORD)
-    svc.close()
-    return token
-
-
-def signed_in(office, user: str, script: str = APP) -> AppTest:
-    at = AppTest.from_file(script, default_timeout=60)
-    at.session_state["session_token"] = _token(office, user)
-    return at.run()
 
 
 PANEL_ENTRY = """
@@ -75,7 +53,7 @@ def panel_app(office, tmp_path, user: str) -> AppTest:
     entry = tmp_path / "dashboard.py"
     entry.write_text(PANEL_ENTRY.format(root=str(ROOT)), encoding="utf-8")
     at = AppTest.from_file(str(entry), default_timeout=60)
-    at.session_state["session_token"] = _token(office, user)
+    at.session_state["session_token"] = token(office, user)
     return at.run()
 
 

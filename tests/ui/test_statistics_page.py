@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from flows.orchestration import job_flows, runtime
 from flows.service import open_service
-from tests.orchestration.orch_helpers import ROOT, notify_blacklist
+from tests.orchestration.orch_helpers import notify_blacklist
+from tests.ui.apptest_helpers import open_desk, signed_in
 
-PASSWORD = "Anquan#2026"
-APP = str(ROOT / "ui" / "app.py")
 ACCIDENT = {"occurred_at": "2025-02-10T08:30:00", "place": "城东路口", "accident_type": "道路运输", "deaths": 1,
             "serious_injuries": 2, "direct_loss": 35.5, "description": "两车相撞"}
 
@@ -28,29 +25,8 @@ def office(tmp_path, orch_config, monkeypatch):
     job_flows.annual_drill_plan.fn(year=2025, now="2025-01-02T06:00:00")
     runtime.use_service(None)
     svc.close()
-    svc = open_service(data, config=orch_config)  # the real clock, as the app's: sessions are of today
-    svc.accounts.create_first_admin("admin", "系统管理员", "局办公室", PASSWORD)
-    for person in ("juzhang", "gh_sun", "qy_yang"):
-        svc.accounts.reset_password("admin", person, PASSWORD, must_change=False)
-    svc.close()
-    monkeypatch.setenv("WORKFLOW_DATA_DIR", str(data))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    st.cache_resource.clear()
+    open_desk(data, orch_config, monkeypatch, ("juzhang", "gh_sun", "qy_yang"))
     return {"data": data, "config": orch_config}
-
-
-def _token(office, user: str) -> str:
-    svc = open_service(office["data"], config=office["config"])
-    try:
-        return svc.accounts.sign_in(user, PASSWORD)
-    finally:
-        svc.close()
-
-
-def signed_in(office, user: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["session_token"] = _token(office, user)
-    return at.run()
 
 
 def test_a_leader_sees_the_dashboard_with_its_charts(office):
