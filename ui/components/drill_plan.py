@@ -26,12 +26,6 @@ _FLASH = "drill-plan-flash"
 
 # ------------------------------------------------------------------ jobs with their progress
 
-def run_with_progress(svc, key: str, params: dict, label: str):
-    """The job's result when it ran here; None when refused or failed (the reason is on the page) or
-    handed to Prefect (its progress and outcome show at the top of the page: `ui.components.jobs`)."""
-    return run_job(svc, key, params, label)
-
-
 def _flash(*lines: tuple[str, str]) -> None:
     st.session_state[_FLASH] = list(lines)
 
@@ -51,7 +45,7 @@ def generate_section(svc, year: int, plan: dict | None) -> None:
         confirm = st.checkbox(f"重新生成将放弃 {plan['edited_at'][:16].replace('T', ' ')} 保存的修改", key=f"regen-ok-{year}")
     label = "重新生成年度应急演练计划" if plan is not None else "生成年度应急演练计划"
     if st.button(label, key="drill-plan-generate", disabled=not confirm):
-        made = run_with_progress(svc, "drill-plan", {"year": year}, f"生成 {year} 年度应急演练计划")
+        made = run_job(svc, "drill-plan", {"year": year}, f"生成 {year} 年度应急演练计划")
         if made is not None:
             _reset(year)
             _flash(("success", f"已生成 {year} 年度应急演练计划，共 {made['rows']} 项（{made['number'] or '无文号'}）。"))
@@ -183,7 +177,7 @@ def publish_section(svc, plan: dict, unsaved: bool) -> None:
         st.caption("表中有未保存的修改：先保存，再发布（发布按保存的计划发起案件）。")
     label = "补发未发起的演练案件" if plan["published_at"] else "发布计划并发起演练案件"
     if st.button(label, key="drill-publish", disabled=unsaved):
-        result = run_with_progress(svc, "drill-publish", {"year": year}, f"发布 {year} 年度应急演练计划")
+        result = run_job(svc, "drill-publish", {"year": year}, f"发布 {year} 年度应急演练计划")
         if result is not None:
             lines = [("markdown", f"新发起 {len(result['started'])} 个演练案件")]
             if result["failed"]:
