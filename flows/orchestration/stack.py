@@ -113,6 +113,19 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
+def app_command(host: str, port: int) -> list[str]:
+    """How the app is served (by `up`, and by bench/browser_bench.py, which must measure the same)."""
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+            "--server.address", host, "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
+            "--server.enableXsrfProtection", "true", "--server.maxUploadSize", str(UPLOAD_LIMIT_MB),
+            # Streamlit collects every generation after each script run: at 100,000 cases that held the
+            # GIL ~100 ms while the run's last messages waited to be sent, twice per click (the run
+            # that acts, its rerun). Python's own collector still runs when allocations call for it.
+            "--runner.postScriptGC", "false"]
+
+
 @dataclass
 class Stack:
     data: Path
@@ -205,13 +218,7 @@ class Stack:
                                              "--port", str(self.prefect_port)], logs / "prefect-server.log"),
             Child("serve", "流程服务进程", [py, "-m", "flows", "serve", "--data-dir", str(self.data)],
                   logs / "serve.log"),
-            Child("app", "应用", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-                                "--server.address", self.host, "--server.port", str(self.app_port),
-                                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                                "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
-                                "--server.enableXsrfProtection", "true",
-                                "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
-                  logs / "app.log"),
+            Child("app", "应用", app_command(self.host, self.app_port), logs / "app.log"),
         ]
         env = self.env()
         seed_prefect_home(self.data / "prefect")
