@@ -254,6 +254,20 @@ def accident_report(months: Mapping[str, dict], period: Period) -> dict:
             "analysis": statistics.analysis(period, current, previous, last_year), "query": period_query(period)}
 
 
+def overview(snap: Snapshot, today: date) -> dict:
+    """The headline figures above the dashboard's sections: cases open and overdue now (each case once,
+    however many steps it waits in); accidents and deaths of this year up to today's month against the
+    same months of the year before (a whole year before would flatter every January)."""
+
+    def so_far(year: int, metric: str) -> float:
+        months = (snap.months.get(f"{year}-{m:02d}") for m in range(1, today.month + 1))
+        return sum(t["totals"][metric]["total"] for t in months if t)
+
+    return {"open": snap.open, "overdue": sum(r["count"] for r in snap.overdue), "months": today.month,
+            **{f"{metric}{suffix}": so_far(year, metric) for metric in ("count", "deaths")
+               for suffix, year in (("", today.year), ("_last_year", today.year - 1))}}
+
+
 # ------------------------------------------------------------------ drills
 
 DRILL_FIELDS = ("plan_name", "period", "drill_name", "planned_date", "executed_date")
@@ -292,6 +306,7 @@ class Snapshot:
     at: datetime
     seconds: float                       # how long making it took
     total: int                           # cases read
+    open: int                            # of them still open
     states: list[dict]                   # cases_by_state
     overdue: list[dict]                  # overdue_by_unit
     waiting: list[dict]                  # days_per_step
@@ -342,7 +357,7 @@ def snapshot(svc: Service, now: datetime | None = None) -> Snapshot:
 
     states = cases_by_state(svc, each())  # the one pass: `each` fills the lists as it goes
     overdue, waiting = overdue_by_unit(opened, now), days_per_step(svc, opened, now)
-    return Snapshot(at=now, seconds=round(time.perf_counter() - t0, 3), total=len(seen), states=states,
+    return Snapshot(at=now, seconds=round(time.perf_counter() - t0, 3), total=len(seen), open=len(opened), states=states,
                     overdue=overdue, waiting=waiting, accidents=len(accidents), months=month_tables(accidents), drills=drills,
                     problems=problems)
 

@@ -197,6 +197,16 @@ def test_the_snapshot_reads_every_case_once(office):
     assert snap.derived("x", lambda: 1) == 1 and snap.derived("x", lambda: 2) == 1
 
 
+def test_the_headline_figures_count_each_case_once_and_this_year_against_the_same_months_before(office):
+    snap = dashboard.snapshot(office, datetime(2025, 3, 11, 9))
+    head = dashboard.overview(snap, date(2025, 3, 11))
+    # five open cases (an accident waiting in three investigations is one); two past their deadline
+    assert (head["open"], head["overdue"], head["months"]) == (5, 2, 3)
+    assert (head["count"], head["deaths"], head["count_last_year"], head["deaths_last_year"]) == (2, 4, 1, 0)
+    january = dashboard.overview(snap, date(2025, 1, 31))          # only January: none this year, none before
+    assert (january["count"], january["count_last_year"]) == (0, 0)
+
+
 def test_the_cache_keeps_its_figures_for_the_refresh_interval(office, clock):
     cache = dashboard.cache_of(office)
     assert dashboard.cache_of(office) is cache

@@ -108,14 +108,20 @@ def test_the_dashboard_and_the_registers_render_with_the_demo_data(page, office)
     sign_in(page, office, "juzhang")
     page.get_by_role("link", name="统计").click()
     settle(page)
-    charts = page.locator("[data-testid='stVegaLiteChart']")
-    charts.first.wait_for()
-    for i in range(charts.count()):
-        charts.nth(i).scroll_into_view_if_needed()
-        charts.nth(i).locator("canvas, svg").first.wait_for()      # each chart drawn
-    assert charts.count() >= 4
-    assert page.locator("[data-testid='stException']").count() == 0
-    shot(page, "2-01-dashboard")
+    page.locator("[data-testid='stMetric']").nth(3).wait_for()          # the four headline figures
+    drawn = 0
+    for number, section in enumerate(("案件办理", "事故统计", "演练完成情况", "事故统计报告", "失信黑名单"), 1):
+        page.locator("[data-testid='stButtonGroup']").get_by_text(section, exact=True).click()
+        settle(page)
+        page.get_by_role("heading", name=section).wait_for()
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        for i in range(charts.count()):
+            charts.nth(i).scroll_into_view_if_needed()
+            charts.nth(i).locator("canvas, svg").first.wait_for()      # each chart drawn
+        drawn += charts.count()
+        assert page.locator("[data-testid='stException']").count() == 0, section
+        shot(page, f"2-01-dashboard-{number}")
+    assert drawn >= 6
     page.get_by_role("link", name="台账", exact=True).click()
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0

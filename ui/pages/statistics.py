@@ -1,8 +1,9 @@
-"""统计: the leaders' dashboard. Cases by workflow and state, overdue by unit, where cases wait; accidents
-by month, quarter and year against the year before; drills due and done per plan and period; the
-accident statistics report on demand and those made; the blacklist. Every chart's figures download as
-Excel and link to the cases behind them. The figures come from `flows.service.dashboard`'s snapshot
-(made every few minutes, not on each view: the page says when)."""
+"""统计: the leaders' dashboard. Headline figures, then one section at a time (chosen above it): cases by
+workflow and state, overdue by unit, where cases wait; accidents by month, quarter and year against the
+year before; drills due and done per plan and period; the accident statistics report on demand and
+those made; the blacklist. Every chart's figures download as Excel and link to the cases behind them.
+The figures come from `flows.service.dashboard`'s snapshot (made every few minutes, not on each view:
+the page says when)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -42,6 +43,19 @@ def freshness(svc, user: str) -> dashboard.Snapshot:
     for problem in snap.problems[:5]:
         st.warning(problem)
     return snap
+
+
+def headline(svc, snap: dashboard.Snapshot) -> None:
+    head = dashboard.overview(snap, svc.clock().date())
+    year = svc.clock().year
+    since = f"1—{head['months']}月" if head["months"] > 1 else "1月"
+    cells = st.columns(4)
+    cells[0].metric("办理中案件", head["open"], help=f"共 {snap.total} 件案件")
+    cells[1].metric("逾期未办结", head["overdue"], help="办理中、有期限已过的案件")
+    cells[2].metric(f"{year}年事故（{since}）", head["count"], delta=_delta(head["count"], head["count_last_year"]),
+                    delta_color="inverse", help=f"上年同期 {head['count_last_year']} 起")
+    cells[3].metric(f"{year}年死亡人数（{since}）", head["deaths"], delta=_delta(head["deaths"], head["deaths_last_year"]),
+                    delta_color="inverse", help=f"上年同期 {head['deaths_last_year']} 人")
 
 
 def cases_section(svc, snap: dashboard.Snapshot) -> None:
@@ -183,6 +197,11 @@ def drills_section(svc, snap: dashboard.Snapshot) -> None:
                         note="逾期未实施：计划日期已过、尚未实施且未办结的演练")
 
 
+def blacklist_section(svc) -> None:
+    st.subheader("失信黑名单")
+    blacklist_panel(svc)
+
+
 def reports_section(svc) -> None:
     st.subheader("事故统计报告")
     left, right = st.columns(2)
@@ -221,9 +240,12 @@ try:
 except NotPermitted as exc:
     st.error(str(exc))
     st.stop()
-cases_section(svc, snap)
-accidents_section(svc, snap)
-drills_section(svc, snap)
-reports_section(svc)
-st.subheader("失信黑名单")
-blacklist_panel(svc)
+headline(svc, snap)
+# one section at a time: a leader reads one question at once, and a page of every chart took seconds
+# to draw at 100,000 cases (a segmented control, not st.tabs: tabs draw every section)
+SECTIONS = {"案件办理": lambda: cases_section(svc, snap), "事故统计": lambda: accidents_section(svc, snap),
+            "演练完成情况": lambda: drills_section(svc, snap), "事故统计报告": lambda: reports_section(svc),
+            "失信黑名单": lambda: blacklist_section(svc)}
+view = st.segmented_control("查看", list(SECTIONS), default="案件办理", required=True, key="dash-section",
+                            label_visibility="collapsed")
+SECTIONS[view or "案件办理"]()
