@@ -2,7 +2,7 @@
 
 The session's token lives in Streamlit's session state and, so that a reload or a link opened in a
 new tab keeps the person signed in, in a cookie of this site (SameSite=Strict, set by a tiny script
-in a component frame: Streamlit sets no cookies of its own). The service checks the token on every
+in an st.iframe: Streamlit sets no cookies of its own). The service checks the token on every
 run (`Accounts.session_user`), so an expired or ended session sends the person back to 登录; the
 data directory keeps only the token's hash.
 """
@@ -92,12 +92,12 @@ def write_cookie() -> None:
         return
     import json
 
-    import streamlit.components.v1 as components
-
     token = st.session_state.pop(_PENDING_COOKIE)
     age = 0 if not token else 7 * 24 * 3600  # the server ends idle sessions long before
-    components.html(f"<script>parent.document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(token)} + "
-                    f"'; path=/; max-age={age}; SameSite=Strict';</script>", height=0)
+    # st.iframe runs an HTML string with same-origin access (our own script: the token is JSON-quoted);
+    # "content" sizes the frame to its empty body
+    st.iframe(f"<script>parent.document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(token)} + "
+              f"'; path=/; max-age={age}; SameSite=Strict';</script>", height="content")
 
 
 def user_or_stop(svc) -> str:
