@@ -6,7 +6,8 @@ archive shards) changes here and nowhere else.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from tinydb import Query
 
@@ -149,6 +150,17 @@ class QueriesMixin:
             self._check_open()
             self._catch_up(locked=False)
             return [public(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
+
+    def select(self, table: str, where: Callable[[Mapping[str, Any]], bool]) -> list[dict]:
+        """The records of a small table for which `where(record)` holds, copied. `where` is shown each
+        stored record as it is (it must not change it): only the records it keeps are copied, so a
+        person's few messages are found among many without copying all of them."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            if table == "_meta":
+                return []
+            return [public(d) for d in self.hot.tables.get(table, {}).values() if where(d)]
 
     def sequences(self) -> dict[str, int]:
         """Every counter by name (`next_sequence`), e.g. {"case:SG:2025": 12}."""

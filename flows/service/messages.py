@@ -35,9 +35,10 @@ def deliver(store: Store, key: str, message: dict) -> bool:
 
 def messages_of(store: Store, user_id: str, unread_only: bool = False, limit: int | None = 50) -> list[dict]:
     """A person's messages, newest first, each with `read` for that person."""
-    rows = [{**m, "read": user_id in m.get("read_by", [])} for m in store.all(MESSAGES)
-            if user_id in m.get("recipients", [])]
-    rows = [m for m in rows if not (unread_only and m["read"])]
+    def mine(m) -> bool:  # tested on the stored record: only this person's messages are copied
+        return user_id in m.get("recipients", ()) and not (unread_only and user_id in m.get("read_by", ()))
+
+    rows = [{**m, "read": user_id in m.get("read_by", [])} for m in store.select(MESSAGES, mine)]
     rows.sort(key=lambda m: m["at"], reverse=True)
     return rows[:limit] if limit else rows
 

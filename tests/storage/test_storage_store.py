@@ -175,6 +175,10 @@ def test_put_get_all_and_optimistic_versions(store):
     store.put("effects", "e2", {"a": 2})
     assert sorted(d["a"] for d in store.all("effects")) == [1, 2]
     assert store.all("missing") == []
+    kept = store.select("effects", lambda d: d["a"] == 2)               # only the matches, copied
+    assert kept == [{"a": 2, "_key": "e2", "_version": 1}]
+    kept[0]["a"] = 99
+    assert store.get("effects", "e2")["a"] == 2 and store.select("missing", lambda d: True) == []
     for bad in ("cases", "tasks", "sequences", "_meta", ""):
         with pytest.raises(StorageError):
             store.put(bad, "k", {})
