@@ -136,8 +136,10 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
                 holders = [(None, None, case["assigned"][state]["user"])]  # handed to a colleague (转办)
             elif t.assignee and case["data"].get(t.assignee):
                 holders = [(None, None, case["data"][t.assignee])]
+            elif permissions.earlier_actor(t, case):
+                holders = [(None, None, permissions.earlier_actor(t, case))]  # back to who did it (actor_of)
             else:
-                holders = [(role, permissions.role_unit(t, role, case), None) for role in t.roles]
+                holders = [(role, unit, None) for role in t.roles for unit in permissions.role_units(t, role, case)]
             for role, unit, user in holders:
                 key = (state, role, unit, user)
                 row = rows.setdefault(key, {
@@ -154,8 +156,9 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
 def new_case(defn: Workflow, ctx: Context, *, case_id: str, actor: Actor, data: dict, now: datetime,
              unit: str | None = None) -> Outcome:
     """Start a case: check the actor and the start form, enter the initial state."""
-    if not actor.is_system and defn.start_roles and not any(actor.has_role(r) for r in defn.start_roles):
-        raise NotPermitted(f"{actor.name}不能发起「{defn.title}」，需要角色：{'、'.join(defn.start_roles)}")
+    refusal = permissions.may_start(defn, actor, data if isinstance(data, dict) else {})
+    if refusal:
+        raise NotPermitted(refusal)
     if unit is not None and (not isinstance(unit, str) or unit not in ctx.org.unit_names):
         raise NotFound(f"承办单位{forms._quote(unit)}不是已登记的单位")
     answers = _check(defn, ctx, defn.start_form, data, {})
@@ -208,6 +211,8 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
     case = clone(case)
     if not actor.is_system and actor.id not in case.setdefault("participants", []):
         case["participants"].append(actor.id)  # who acted on it: their 已办, and who may see it
+    if not actor.is_system:
+        case.setdefault("acted_by", {})[t.name] = actor.id  # for a later step's actor_of
     before = case["data"]
     cleaned = _check(defn, ctx, t.form, data, before)
     # the event keeps the checked answers, never the raw payload: replay checks them again

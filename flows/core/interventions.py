@@ -15,7 +15,7 @@ from flows.core.records import actor_record, clone
 from flows.core.spec import Workflow
 
 # what 撤回 puts back: the case's state before the action taken back
-RESTORED = ("active", "entered", "data", "countersigns", "deadlines", "status", "closed_at", "assigned")
+RESTORED = ("active", "entered", "data", "countersigns", "deadlines", "status", "closed_at", "assigned", "acted_by")
 # events of nobody in particular that may follow an action without making it final
 FOLLOWERS = ("document", "linked", "joined", "comment")
 
@@ -100,6 +100,7 @@ def withdraw(case: dict, before: dict, taken_back: dict, *, actor: Actor, now: d
     documents issued, links made and comments written stay, as things that happened."""
     restore = {key: before.get(key) for key in RESTORED}
     restore["assigned"] = before.get("assigned") or {}
+    restore["acted_by"] = before.get("acted_by") or {}  # a step taken back was not done: not its `actor_of`
     case = clone(case)
     case.update(clone(restore))
     case["updated_at"] = iso(now)

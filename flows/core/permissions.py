@@ -1,5 +1,6 @@
-"""Who may fire a transition: its roles (optionally tied to the case's unit or to the unit a case field
-names), a named assignee, or the participants of its countersign (会签)."""
+"""Who may fire a transition: its roles (optionally tied to the case's unit, to the unit a case field
+names or to fixed units), a named assignee, the person who last did an earlier step (`actor_of`), or
+the participants of its countersign (会签). Who may start a workflow (`may_start`)."""
 from __future__ import annotations
 
 from flows.core.org import Actor
@@ -39,21 +40,61 @@ def permitted(t: Transition, case: dict, actor: Actor) -> str | None:
         if person == actor.id:
             return None
         return f"「{t.label}」须由指定的承办人执行" + (f"（{person}）" if person else "（尚未指定）")
-    if any(actor.has_role(role, role_unit(t, role, case)) for role in t.roles):
+    if t.actor_of and (person := earlier_actor(t, case)):
+        return None if person == actor.id else f"「{t.label}」须由此前办理「{t.actor_of}」的人员（{person}）办理"
+    if any(actor.has_role(role, unit) for role in t.roles for unit in role_units(t, role, case)):
         return None
-    needed = "、".join(role + (f"（{unit}）" if (unit := role_unit(t, role, case)) else "") for role in t.roles)
+    needed = "、".join(role + (f"（{'或'.join(units)}）" if (units := [u for u in role_units(t, role, case) if u]) else "")
+                      for role in t.roles)
     return f"{actor.name}没有执行「{t.label}」的权限，需要角色：{needed}"
 
 
-def role_unit(t: Transition, role: str, case: dict) -> str | None:
-    """The unit a role must belong to for `t`: the one a case field names (an enterprise's own contact),
-    the case's unit (own_unit), or None for any unit. A named field left empty matches no unit."""
+def earlier_actor(t: Transition, case: dict) -> str | None:
+    """For `actor_of`: the person who last fired that transition on the case (None: nobody yet)."""
+    return case.get("acted_by", {}).get(t.actor_of) if t.actor_of else None
+
+
+def role_units(t: Transition, role: str, case: dict) -> list[str | None]:
+    """The units a role must belong to for `t`: the one a case field names (an enterprise's own contact),
+    the case's unit (own_unit), the transition's fixed `units`, or [None] for any unit. A named field
+    left empty matches no unit."""
     field = t.role_units.get(role)
     if field is not None:
-        value = case["data"].get(field)
-        name = value.get("name") if isinstance(value, dict) else value
-        return name or "（未指定单位）"
-    return case.get("unit") if t.own_unit else None
+        return [_unit_name(case["data"].get(field)) or "（未指定单位）"]
+    if t.own_unit:
+        return [case.get("unit")]
+    return list(t.units) or [None]
+
+
+def _unit_name(value) -> str | None:
+    return value.get("name") if isinstance(value, dict) else value
+
+
+def offers_start(defn: Workflow, actor: Actor) -> bool:
+    """Whether 新建 offers `defn` to `actor`: in one of `start_units` (when named), holding one of
+    `start_roles` (any, when none); the unit a start form's field must name is checked on starting."""
+    if defn.start_units and actor.unit not in defn.start_units:
+        return False
+    return not defn.start_roles or any(actor.has_role(role) for role in defn.start_roles)
+
+
+def may_start(defn: Workflow, actor: Actor, data: dict) -> str | None:
+    """None when `actor` may start `defn` with the start form's `data`, else the reason in Chinese: one of
+    `start_roles` (any, when none are named), in one of `start_units` (when named), and for a role of
+    `start_role_units` only with their own unit (or enterprise) in its field."""
+    if actor.is_system:
+        return None
+    if defn.start_units and actor.unit not in defn.start_units:
+        return f"「{defn.title}」只限{'、'.join(defn.start_units)}的人员发起"
+    if not defn.start_roles:
+        return None
+    for role in defn.start_roles:
+        field = defn.start_role_units.get(role)
+        if actor.has_role(role, None if field is None else (_unit_name(data.get(field)) or "（未指定单位）")):
+            return None
+    if any(actor.has_role(role) for role in defn.start_role_units):
+        return f"{actor.name}只能为本单位（{actor.unit}）发起「{defn.title}」"
+    return f"{actor.name}不能发起「{defn.title}」，需要角色：{'、'.join(defn.start_roles)}"
 
 
 def pending_signers(defn: Workflow, t: Transition, case: dict) -> list[str]:

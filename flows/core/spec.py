@@ -157,6 +157,10 @@ class Transition(Spec):
         default=None, max_length=MAX_NAME, description="人员字段名：只有该字段指定的人可以执行（如各组调查负责人）"
     )
     own_unit: bool = Field(default=False, description="只限本案承办单位的人员")
+    units: Texts = Field(default=[], description="只限这些单位中持有上述角色的人员，如 [综合行政执法大队]")
+    actor_of: str | None = Field(
+        default=None, max_length=MAX_NAME,
+        description="只限最近一次执行该操作（transition 名）的人，如退回后由原上报人重新提交；尚无人执行时按 roles")
     role_units: Annotated[dict[Label, Annotated[str, Field(max_length=MAX_NAME)]], Field(max_length=MAX_ITEMS)] = Field(
         default={}, description="某角色只限案件数据中某单位/企业字段所指的单位，如 {企业联系人: enterprise}"
     )
@@ -228,6 +232,9 @@ class Workflow(Spec):
         default=None, max_length=MAX_LABEL, description="案件标题，如 “{place}{accident_type}事故”；花括号内为字段名"
     )
     start_roles: Texts = Field(default=[], description="可发起本流程的角色")
+    start_units: Texts = Field(default=[], description="只限这些单位的人员发起，如 [综合行政执法大队]")
+    start_role_units: Annotated[dict[Label, Annotated[str, Field(max_length=MAX_NAME)]], Field(max_length=MAX_ITEMS)] = Field(
+        default={}, description="持某角色发起时，发起表单中该单位/企业字段须是本人所在单位，如 {企业联系人: enterprise}")
     start_form: str | None = Field(default=None, max_length=MAX_NAME)
     settings: Annotated[dict[Annotated[str, Field(max_length=MAX_NAME)], SettingValue], Field(max_length=MAX_ITEMS)] = Field(
         default={}, description="管理员可调整的参数，表达式中以 settings.x 引用：数字、文字、日期、true/false 或它们的列表")

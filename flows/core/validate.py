@@ -208,6 +208,17 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
                 p.add(f"{path}.role_units.{r}", f"「{r}」不是本操作的角色")
             if fields.get(field) not in ("unit", "enterprise"):
                 p.add(f"{path}.role_units.{r}", f"「{field}」不是本流程的单位或企业字段")
+        for u in t.units:
+            if u not in org.unit_names:
+                p.add(f"{path}.units", f"单位「{u}」不在组织机构中")
+        if t.units and not t.roles:
+            p.add(f"{path}.units", "限定单位时须同时给出角色（roles）")
+        if t.units and t.own_unit:
+            p.add(f"{path}.units", "units 与 own_unit 只能选一个")
+        if t.actor_of is not None and wf.transition(t.actor_of) is None:
+            p.add(f"{path}.actor_of", f"未知操作「{t.actor_of}」（须为本流程某个 transition 的 name）")
+        elif t.actor_of is not None and not t.roles:
+            p.add(f"{path}.actor_of", "须同时给出角色（roles）：尚无人办理该操作时由它们办理")
         if t.form is not None and t.form not in wf.forms:
             p.add(f"{path}.form", f"未知表单「{t.form}」")
         _expression(p, f"{path}.guard", t.guard, known_names)
@@ -294,6 +305,15 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
             p.add("start_roles", f"角色「{r}」不在组织机构中")
     if wf.start_form is not None and wf.start_form not in wf.forms:
         p.add("start_form", f"未知表单「{wf.start_form}」")
+    for u in wf.start_units:
+        if u not in org.unit_names:
+            p.add("start_units", f"单位「{u}」不在组织机构中")
+    start_fields = {f.name: f.kind for f in wf.forms[wf.start_form].fields} if wf.start_form in wf.forms else {}
+    for r, field in wf.start_role_units.items():
+        if r not in wf.start_roles:
+            p.add(f"start_role_units.{r}", f"「{r}」不是可发起本流程的角色（start_roles）")
+        if start_fields.get(field) not in ("unit", "enterprise"):
+            p.add(f"start_role_units.{r}", f"「{field}」不是发起表单中的单位或企业字段")
     for name, form in wf.forms.items():
         _field_counts(p, f"forms.{name}.fields", form.fields)
         for k, f in enumerate(form.fields):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flows.core import engine, scope
+from flows.core import engine, permissions, scope
 from flows.core.errors import NotPermitted
 from flows.core.forms import Field
 from flows.core.org import Actor
@@ -89,8 +89,7 @@ def open_case(svc: Service, user_id: str, case_id: str) -> dict:
 def startable(svc: Service, user_id: str) -> list[Workflow]:
     """The workflows this person may start (the engine refuses the others too)."""
     actor = svc.actor(user_id)
-    return [wf for _, wf in sorted(svc.config.workflows.items())
-            if not wf.start_roles or any(actor.has_role(r) for r in wf.start_roles)]
+    return [wf for _, wf in sorted(svc.config.workflows.items()) if permissions.offers_start(wf, actor)]
 
 
 def visible(wf: Workflow, f: Field, values: dict, case: dict | None = None) -> bool:

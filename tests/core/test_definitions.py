@@ -117,6 +117,21 @@ MALFORMED = [
      "transitions[7].extends", "未知定时器"),
     ("dead-end", _mut(lambda d: d["transitions"].remove(transition(d, "finish_b"))),
      "states[5]", "不可达"),
+    # issue 12: fixed units, the earlier step's person, who may start
+    ("units-not-in-org", _mut(lambda d: transition(d, "finish_a").update(units=["火星局"])),
+     "transitions[4].units", "单位「火星局」不在组织机构中"),
+    ("units-without-roles", _mut(lambda d: transition(d, "finish_a").update(units=["运输管理科"], roles=[])),
+     "transitions[4].units", "须同时给出角色"),
+    ("units-and-own-unit", _mut(lambda d: transition(d, "submit").update(units=["运输管理科"])),
+     "transitions[0].units", "只能选一个"),
+    ("actor-of-unknown", _mut(lambda d: transition(d, "submit").update(actor_of="nosuch")),
+     "transitions[0].actor_of", "未知操作「nosuch」"),
+    ("start-units-not-in-org", _mut(lambda d: d.update(start_units=["火星局"])),
+     "start_units", "单位「火星局」不在组织机构中"),
+    ("start-role-units-not-a-start-role", _mut(lambda d: d.update(start_role_units={"局长": "site"})),
+     "start_role_units.局长", "不是可发起本流程的角色"),
+    ("start-role-units-not-a-unit-field", _mut(lambda d: d.update(start_role_units={"经办人": "site"})),
+     "start_role_units.经办人", "不是发起表单中的单位或企业字段"),
 ]
 
 
