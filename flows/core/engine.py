@@ -245,7 +245,8 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         case.get("assigned", {}).pop(source, None)  # a step handed to a colleague ends with the step
     event["to"] = list(case["active"])
     env = scope.env(defn, merged, case, now)
-    effects = [{"type": "document", "template": name, "transition": t.name} for name in t.documents]
+    effects = [{"type": "document", "template": doc.template, "transition": t.name} for doc in t.issues
+               if scope.truthy(defn, doc.when, merged, case, now)]
     effects += _task_reminders(defn, case, [s for s in case["active"] if s not in active_before], actor, t.label,
                                t.name)
     for start in t.starts:

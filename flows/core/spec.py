@@ -15,7 +15,7 @@ import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, field_validator
 
 from flows.core.expressions import MAX_SOURCE
 from flows.core.forms import IDENTIFIER, Form
@@ -136,6 +136,22 @@ class LinkedStart(Spec):
     relation: Label = "关联案件"
 
 
+class DocumentIssue(Spec):
+    """A document a transition issues only when a condition holds (no duplicated transitions for it)."""
+
+    template: str = Field(max_length=MAX_NAME, description="configs/templates 中的模板名")
+    when: Expression | None = Field(default=None, description="出具的条件：对案件数据求值的表达式；缺省为总是出具")
+
+
+def _issued(value: Any) -> Any:
+    """A bare template name is the document issued always: one model, so that a mistake is reported
+    once under its own path (not once per way of writing it)."""
+    return {"template": value} if isinstance(value, str) else value
+
+
+IssuedDocument = Annotated[DocumentIssue, BeforeValidator(_issued, json_schema_input_type=str | DocumentIssue)]
+
+
 class RegisterEntry(Spec):
     """Writes one row of a named register (e.g. the plan register the drill plan reads)."""
 
@@ -169,7 +185,8 @@ class Transition(Spec):
     guard_message: str | None = Field(default=None, max_length=MAX_LABEL, description="条件不满足时给用户看的说明")
     form: str | None = Field(default=None, max_length=MAX_NAME)
     comment_required: bool = False
-    documents: Names = Field(default=[], description="执行后出具的文书（configs/templates 中的模板名）")
+    documents: Annotated[list[IssuedDocument], Field(max_length=MAX_ITEMS)] = Field(
+        default=[], description="执行后出具的文书：模板名，或 {template: 模板名, when: 条件}（条件成立时才出具）")
     starts: list[LinkedStart] = Field(default=[], max_length=MAX_ITEMS)
     countersign: Countersign | None = None
     extends: str | None = Field(default=None, max_length=MAX_NAME, description="延长本案的哪个定时器（Timer.name）")
@@ -180,6 +197,11 @@ class Transition(Spec):
     @property
     def sources(self) -> tuple[str, ...]:
         return (self.source,) if isinstance(self.source, str) else tuple(self.source)
+
+    @property
+    def issues(self) -> list[DocumentIssue]:
+        """`documents`, each as a template with its condition (None: always)."""
+        return list(self.documents)
 
     @property
     def needs_comment(self) -> bool:

@@ -246,7 +246,9 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
             _expression(p, f"{path}.starts[{k}].when", start.when, known_names)
             for key, expr in start.data.items():
                 _expression(p, f"{path}.starts[{k}].data.{key}", expr, known_names)
-        for k, doc in enumerate(t.documents):
+        for k, issue in enumerate(t.issues):
+            doc = issue.template
+            _expression(p, f"{path}.documents[{k}].when", issue.when, known_names)
             if template_fields is not None:
                 if doc not in template_fields:
                     p.add(f"{path}.documents[{k}]", f"模板「{doc}」不存在于 configs/templates")

@@ -130,6 +130,10 @@ MALFORMED = [
      "start_units", "单位「火星局」不在组织机构中"),
     ("start-role-units-not-a-start-role", _mut(lambda d: d.update(start_role_units={"局长": "site"})),
      "start_role_units.局长", "不是可发起本流程的角色"),
+    ("document-when-unknown-field", _mut(lambda d: transition(d, "close").update(
+        documents=[{"template": "x", "when": "deaths > 0"}])), "transitions[6].documents[0].when", "未知字段"),
+    ("document-extra-key", _mut(lambda d: transition(d, "close").update(documents=[{"template": "x", "if": "fixed"}])),
+     "transitions[6].documents[0].if", "不认识的字段"),
     ("start-role-units-not-a-unit-field", _mut(lambda d: d.update(start_role_units={"经办人": "site"})),
      "start_role_units.经办人", "不是发起表单中的单位或企业字段"),
 ]

@@ -126,3 +126,15 @@ def test_new_case_offers_a_workflow_only_to_who_may_start_it():
     assert [offers_start(by_unit, ORG.actor(u)) for u in ("zf_feng", "ygk_liu", "zf_head")] == [True, False, False]
     by_firm = variant(_by_enterprises)                              # the enterprise is chosen in the form
     assert [offers_start(by_firm, ORG.actor(u)) for u in ("qy_han", "ygk_liu", "juzhang")] == [True, True, False]
+
+
+# ------------------------------------------------------------------ a document issued only when
+
+def test_a_document_is_issued_only_when_its_condition_holds():
+    wf = variant(lambda d: transition(d, "submit").update(documents=[
+        "notice", {"template": "serious_notice", "when": "grade != '一般'"}, {"template": "always"}]))
+    plain = engine.fire(wf, CTX, start(wf, "ygk_liu"), action="submit", actor=ORG.actor("ygk_liu"), now=T0)
+    assert [e["template"] for e in plain.effects if e["type"] == "document"] == ["notice", "always"]
+    serious = start(wf, "ygk_liu", {**REPORT, "injuries": 3})                  # 重大
+    fired = engine.fire(wf, CTX, serious, action="submit", actor=ORG.actor("ygk_liu"), now=T0)
+    assert [e["template"] for e in fired.effects if e["type"] == "document"] == ["notice", "serious_notice", "always"]
