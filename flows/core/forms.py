@@ -637,7 +637,9 @@ def _check(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormContext,
     cleaned: dict[str, Any] = {}
     problems: dict[str, dict[str, str]] = {}
     for f in sorted(fields, key=lambda f: f.kind == "table"):
-        raw = values.get(f.name)
+        # a field left out takes its `default` (checked as if typed: `validate` refuses a default its
+        # own field would refuse); one given empty stays empty
+        raw = values.get(f.name) if f.name in values or f.default is None else f.default
         if _is_empty(raw):
             cleaned[f.name] = [] if f.kind in _LIST_KINDS else None
             if f.required:
@@ -685,6 +687,7 @@ def check_form(fields: Sequence[Field], values: Mapping[str, Any], ctx: FormCont
       `visible_when` is false is neither required nor kept. A key the form does not
       declare is refused (path "" for the form, ``team[0]`` for a row): 未知字段：status、version. `visible_when` sees ``{**ctx.data, **cleaned values of this form}``
       (a hidden field's own value is not seen; the case data's is).
+    - A field left out (its key absent) takes its `default`, if it has one, checked like a typed value.
     - Empty means None, "" (or only spaces and invisible characters), [] or {}; a visible
       empty field gives None ([] for multichoice, file and table), or "必填" when required;
       a table's min_rows holds whenever the table is given, even empty and not required.

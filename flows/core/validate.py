@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from flows.core.expressions import ExpressionError, evaluate, parse
+from flows.core.forms import FormContext, FormInvalid, check_form
 from flows.core.org import Organisation
 from flows.core.spec import MAX_TIMER_LENGTH, Workflow
 
@@ -319,6 +320,8 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
     for name, form in wf.forms.items():
         _field_counts(p, f"forms.{name}.fields", form.fields)
         for k, f in enumerate(form.fields):
+            if f.default is not None:
+                _default(p, f"forms.{name}.fields[{k}].default", f, org)
             _expression(p, f"forms.{name}.fields[{k}].visible_when", f.visible_when, known_names)
 
     if not p:  # graph checks only make sense once names resolve
@@ -351,6 +354,17 @@ def _timer_length(p: _Problems, path: str, wf: Workflow, tm) -> None:
         where = "after" if length > limit else "extend_by"
         now = f"（现为 {longest:g}{_UNITS[tm.unit]}）" if longest < 10**15 else ""
         p.add(f"{path}.{where}", f"期限太长：含延期最长 {limit}{_UNITS[tm.unit]}{now}")
+
+
+def _default(p: _Problems, path: str, f: Any, org: Organisation) -> None:
+    """A field's default is a value its own field accepts (it is applied when the field is left out)."""
+    users = {u.id: u.name for u in org.users}
+    try:
+        check_form([f.model_copy(update={"visible_when": None})], {f.name: f.default},
+                   FormContext(users=users, units=org.unit_names, file_known=lambda ref: False))
+    except FormInvalid as exc:
+        for sub, message in exc.errors.items():
+            p.add(path + sub.removeprefix(f.name), f"缺省值不符合本字段：{message}")
 
 
 def _field_counts(p: _Problems, path: str, fields: list) -> None:

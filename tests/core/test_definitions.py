@@ -134,6 +134,10 @@ MALFORMED = [
         documents=[{"template": "x", "when": "deaths > 0"}])), "transitions[6].documents[0].when", "未知字段"),
     ("document-extra-key", _mut(lambda d: transition(d, "close").update(documents=[{"template": "x", "if": "fixed"}])),
      "transitions[6].documents[0].if", "不认识的字段"),
+    ("default-out-of-range", _mut(lambda d: d["forms"]["report"]["fields"][2].update(default=-1)),
+     "forms.report.fields[2].default", "缺省值不符合本字段：应不小于 0"),
+    ("default-not-an-option", _mut(lambda d: d["forms"]["report"]["fields"][0].update(
+        kind="choice", options=["甲", "乙"], default="丙")), "forms.report.fields[0].default", "缺省值不符合本字段"),
     ("start-role-units-not-a-unit-field", _mut(lambda d: d.update(start_role_units={"经办人": "site"})),
      "start_role_units.经办人", "不是发起表单中的单位或企业字段"),
 ]

@@ -138,3 +138,18 @@ def test_a_document_is_issued_only_when_its_condition_holds():
     serious = start(wf, "ygk_liu", {**REPORT, "injuries": 3})                  # 重大
     fired = engine.fire(wf, CTX, serious, action="submit", actor=ORG.actor("ygk_liu"), now=T0)
     assert [e["template"] for e in fired.effects if e["type"] == "document"] == ["notice", "serious_notice", "always"]
+
+
+# ------------------------------------------------------------------ a field's default
+
+def test_a_field_left_out_takes_its_default_and_one_given_empty_does_not():
+    def defaults(d: dict) -> None:
+        fields = {f["name"]: f for f in d["forms"]["report"]["fields"]}
+        fields["loss"]["default"] = 0
+        fields["severe"]["default"] = True
+
+    wf = variant(defaults)
+    left_out = {k: v for k, v in REPORT.items() if k != "loss"}
+    case = start(wf, "ygk_liu", left_out)
+    assert (case["data"]["loss"], case["data"]["severe"]) == (0, True)
+    assert start(wf, "ygk_liu", {**REPORT, "severe": False})["data"]["severe"] is False   # what is typed wins
