@@ -53,6 +53,15 @@ FieldKind = Literal[
 ]
 
 
+# which kinds read each kind-specific option (`_clean`, `_row_count`)
+OPTION_KINDS = {
+    "min": ("number",), "max": ("number",), "integer": ("number",),
+    "min_length": ("text", "textarea"), "max_length": ("text", "textarea"), "pattern": ("text", "textarea"),
+    "pattern_message": ("text", "textarea"), "options": ("choice", "multichoice"),
+    "min_rows": ("table",), "max_rows": ("table",),
+}
+
+
 class Field(BaseModel):
     """One form field. `name` is the key in the case's data."""
 
@@ -95,6 +104,9 @@ class Field(BaseModel):
 
     @model_validator(mode="after")
     def _kind_specific(self) -> Field:
+        for option, kinds in OPTION_KINDS.items():  # an option the field's kind never reads is refused, not ignored
+            if getattr(self, option) not in (None, False, []) and self.kind not in kinds:
+                raise ValueError(f"「{option}」只适用于 {'、'.join(kinds)} 字段，对 {self.kind} 字段不起作用")
         if self.kind in ("choice", "multichoice") and not self.options:
             raise ValueError("单选/多选字段必须列出 options")
         if self.kind != "table" and self.columns:

@@ -95,7 +95,7 @@ MALFORMED = [
      "transitions[3].to", "不在「consulting」之前"),
     ("bad-field-kind", _mut(lambda d: d["forms"]["report"]["fields"][0].update(kind="colour")),
      "forms.report.fields[0].kind", "须为以下之一"),
-    ("choice-without-options", _mut(lambda d: d["forms"]["report"]["fields"][0].update(kind="choice")),
+    ("choice-without-options", _mut(lambda d: d["forms"]["report"]["fields"][0].update(kind="choice", max_length=None)),
      "forms.report.fields[0]", "options"),
     ("extra-key", _mut(lambda d: transition(d, "submit").update(colour="red")),
      "transitions[0].colour", "不认识的字段"),
@@ -137,7 +137,12 @@ MALFORMED = [
     ("default-out-of-range", _mut(lambda d: d["forms"]["report"]["fields"][2].update(default=-1)),
      "forms.report.fields[2].default", "缺省值不符合本字段：应不小于 0"),
     ("default-not-an-option", _mut(lambda d: d["forms"]["report"]["fields"][0].update(
-        kind="choice", options=["甲", "乙"], default="丙")), "forms.report.fields[0].default", "缺省值不符合本字段"),
+        kind="choice", options=["甲", "乙"], default="丙", max_length=None)), "forms.report.fields[0].default",
+     "缺省值不符合本字段"),
+    ("option-its-kind-ignores", _mut(lambda d: d["forms"]["report"]["fields"][1].update(pattern="^2")),
+     "forms.report.fields[1]", "「pattern」只适用于 text、textarea 字段，对 date 字段不起作用"),
+    ("bound-on-text", _mut(lambda d: d["forms"]["report"]["fields"][0].update(min=1)),
+     "forms.report.fields[0]", "「min」只适用于 number 字段"),
     ("start-role-units-not-a-unit-field", _mut(lambda d: d.update(start_role_units={"经办人": "site"})),
      "start_role_units.经办人", "不是发起表单中的单位或企业字段"),
 ]
