@@ -109,7 +109,7 @@ def available_actions(defn: Workflow, ctx: Context, case: dict, actor: Actor,
         if not t.roles and not t.countersign and not t.assignee and not actor.is_system:
             continue
         enabled, reason = True, None
-        if t.guard and not t.form and not scope.truthy(defn, t.guard, case["data"], case, now):
+        if t.guard and not t.form and not scope.truthy(defn, t.guard, case["data"], case, now, actor):
             enabled, reason = False, _guard_message(t)
         result.append(ActionInfo(t.name, t.label, state, t.kind, t.form, t.needs_comment, enabled, reason))
     return result
@@ -231,7 +231,7 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         cleaned = {}  # each signer's answers stay with their signature
 
     merged = scope.computed(defn, {**before, **cleaned})
-    if not scope.truthy(defn, t.guard, merged, case, now):
+    if not scope.truthy(defn, t.guard, merged, case, now, actor):
         raise GuardFailed(_guard_message(t))
     case["data"] = merged
     event["changes"] = {k: [before.get(k), v] for k, v in merged.items() if before.get(k) != v}

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flows.core import scope
 from flows.core.expressions import ExpressionError, evaluate, parse
 from flows.core.forms import FormContext, FormInvalid, check_form
 from flows.core.org import Organisation
@@ -21,7 +22,7 @@ MAX_FIELDS = 200  # fields of one form, columns of one table (forms.Form / forms
 MAX_OPTIONS = 500  # options of one choice field
 _UNITS = {"days": "天", "workdays": "个工作日", "months": "个月", "years": "年"}
 
-BUILTIN_NAMES = {"settings", "today", "entered", "case_id"}
+BUILTIN_NAMES = scope.BUILTIN_NAMES
 
 _PYDANTIC_MESSAGES = {
     "missing": "缺少必填项",

@@ -27,7 +27,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from flows.core import engine
+from flows.core import engine, scope
 from flows.core.errors import FlowError, StaleVersion
 from flows.core.org import SYSTEM
 from flows.documents.settings import DocumentSpec, fill
@@ -343,6 +343,7 @@ class EffectRunner:
                     "addressee": fill(spec.addressee, values), "cc": spec.cc, "printed_by": spec.printed_by,
                     "printed_date": chinese_date(issued.date())},
             "settings": self.service.definition_of(case).settings,
+            "signatures": scope.signatures(case),  # each 会签's signers and answers (flows.core.scope)
         }
 
     # ------------------------------------------------------------ bookkeeping

@@ -216,3 +216,10 @@ def test_schema_command_matches_committed_copy():
     assert out.returncode == 0
     committed = json.loads((ROOT / "configs" / "schema" / "workflow.schema.json").read_text(encoding="utf-8"))
     assert json.loads(out.stdout) == committed == Workflow.model_json_schema(by_alias=True)
+
+
+def test_guards_may_read_the_signatures_and_who_acts(tmp_path):
+    d = base()
+    transition(d, "consult")["guard"] = "'不同意' not in signatures.consult.opinion"
+    transition(d, "submit")["guard"] = "actor.unit == '运输管理科' and len(signatures) == 0"
+    assert problems_of(tmp_path, d) == []

@@ -153,3 +153,39 @@ def test_a_field_left_out_takes_its_default_and_one_given_empty_does_not():
     case = start(wf, "ygk_liu", left_out)
     assert (case["data"]["loss"], case["data"]["severe"]) == (0, True)
     assert start(wf, "ygk_liu", {**REPORT, "severe": False})["data"]["severe"] is False   # what is typed wins
+
+
+# ------------------------------------------------------------------ signatures and the actor in guards
+
+def _consulted(wf: Workflow, second: str = "同意") -> dict:
+    case = act(wf, start(wf, "ygk_liu"), "submit", "ygk_liu")
+    case = act(wf, case, "consult", "ygk_head", data={"opinion": "同意"}, comment="可以")
+    return act(wf, case, "consult", "gh_head", data={"opinion": second})
+
+
+def test_a_guard_reads_each_signers_answer_of_the_countersign():
+    from flows.core import scope
+    from flows.core.errors import GuardFailed
+
+    guarded = variant(lambda d: transition(d, "consult").update(
+        guard="'不同意' not in signatures.consult.opinion", guard_message="有单位不同意"))
+    assert _consulted(guarded)["active"] == ["check_a", "check_b"]
+    with pytest.raises(GuardFailed, match="有单位不同意"):
+        _consulted(guarded, "不同意")                                # the second signature completes it: refused
+    signed = scope.signatures(_consulted(variant(lambda d: None)))["consult"]
+    assert signed["names"] == ["赵敏", "周静"] and signed["opinion"] == ["同意", "同意"]
+    assert signed["comments"] == ["可以", None]
+    assert signed["signers"][0] == {"name": "赵敏", "actor": "ygk_head", "at": "2024-09-27", "comment": "可以",
+                                    "opinion": "同意"}
+
+
+def test_a_guard_reads_who_acts():
+    from flows.core.errors import GuardFailed
+
+    wf = variant(lambda d: transition(d, "submit").update(
+        own_unit=False, guard="actor.unit != '港航事业发展中心' and '经办人' in actor.roles", guard_message="本单位不办"))
+    with pytest.raises(GuardFailed, match="本单位不办"):
+        act(wf, start(wf, "ygk_liu"), "submit", "gh_sun")
+    assert act(wf, start(wf, "ygk_liu"), "submit", "zf_feng")["active"] == ["consulting"]
+    offered = engine.available_actions(wf, CTX, start(wf, "ygk_liu"), ORG.actor("gh_sun"))
+    assert [(a.name, a.enabled, a.reason) for a in offered if a.name == "submit"] == [("submit", False, "本单位不办")]

@@ -305,3 +305,19 @@ def test_document_numbers_are_sequential_per_issuer_and_year(service):
         cid = _notified(service)
         numbers.append(service.case(cid)["documents"][0]["number"])
     assert numbers == ["县交信告〔2025〕1号", "县交信告〔2025〕2号", "县交信告〔2025〕3号"]
+
+
+def test_the_countersigns_signers_and_answers_reach_the_documents_context(service):
+    cid = service.start("plan_revision", "awb_zhang", PLAN)["id"]
+    service.act(cid, "begin_assessment", "awb_zhang")
+    service.act(cid, "assess_revise", "awb_head", {"assessment_result": "需修订", "needs_revision": True})
+    service.act(cid, "submit_draft", "awb_zhang", {"draft_summary": "第1稿"})
+    for head, opinion in zip(HEADS, ["同意", "同意", "建议补充通讯保障", "同意"], strict=True):
+        service.act(cid, "give_opinion", head, {"opinion": opinion}, comment="已阅" if head == "gh_head" else None)
+    case = service.act(cid, "expert_pass", "awb_zhang", {**REVIEW, "review_passed": True})
+    spec = service.config.documents.spec("expert_review_minutes")
+    context = service.effects.context(case, "expert_review_minutes", spec, "第1期", datetime(2025, 3, 20, 9))
+    signed = context["signatures"]["give_opinion"]
+    assert signed["names"] == ["赵敏", "周静", "郑丽", "陈晓"]
+    assert signed["opinion"] == ["同意", "同意", "建议补充通讯保障", "同意"] and signed["comments"][1] == "已阅"
+    assert [s["name"] + "：" + s["opinion"] for s in signed["signers"]][2] == "郑丽：建议补充通讯保障"
