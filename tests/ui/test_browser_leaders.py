@@ -216,7 +216,9 @@ def test_a_drill_moved_in_the_plan_is_published_on_its_new_date(page, office):
     link.click()
     page.get_by_role("heading", name=re.compile(r"YL-\d{4}-\d+")).wait_for()
     settle(page)
-    assert new.isoformat() in page.locator("[data-testid='stTable']").first.inner_text()
+    # the case's data table shows the new date (waited for: the page may still be drawing its tables)
+    page.wait_for_function("(day) => [...document.querySelectorAll('[data-testid=stTable]')]"
+                           ".some(t => t.innerText.includes(day))", arg=new.isoformat(), timeout=15_000)
     shot(page, "3-04-the-drills-case")
 
 
