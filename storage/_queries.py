@@ -146,10 +146,7 @@ class QueriesMixin:
             return public(self.hot.get_doc(table, key))
 
     def all(self, table: str) -> list[dict]:
-        with self._mutex:
-            self._check_open()
-            self._catch_up(locked=False)
-            return [public(d) for d in self.hot.tables.get(table, {}).values()] if table != "_meta" else []
+        return self.select(table, lambda _: True)
 
     def select(self, table: str, where: Callable[[Mapping[str, Any]], bool]) -> list[dict]:
         """The records of a small table for which `where(record)` holds, copied. `where` is shown each

@@ -136,8 +136,8 @@ def tasks(defn: Workflow, case: dict) -> list[dict]:
                 holders = [(None, None, case["assigned"][state]["user"])]  # handed to a colleague (转办)
             elif t.assignee and case["data"].get(t.assignee):
                 holders = [(None, None, case["data"][t.assignee])]
-            elif permissions.earlier_actor(t, case):
-                holders = [(None, None, permissions.earlier_actor(t, case))]  # back to who did it (actor_of)
+            elif person := permissions.earlier_actor(t, case):
+                holders = [(None, None, person)]  # back to who did it (actor_of)
             else:
                 holders = [(role, unit, None) for role in t.roles for unit in permissions.role_units(t, role, case)]
             for role, unit, user in holders:
@@ -209,9 +209,9 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         raise CommentRequired({"comment": f"请填写{what}"})
 
     case = clone(case)
-    if not actor.is_system and actor.id not in case.setdefault("participants", []):
-        case["participants"].append(actor.id)  # who acted on it: their 已办, and who may see it
     if not actor.is_system:
+        if actor.id not in case.setdefault("participants", []):
+            case["participants"].append(actor.id)  # who acted on it: their 已办, and who may see it
         case.setdefault("acted_by", {})[t.name] = actor.id  # for a later step's actor_of
     before = case["data"]
     cleaned = _check(defn, ctx, t.form, data, before)
@@ -245,7 +245,7 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
         case.get("assigned", {}).pop(source, None)  # a step handed to a colleague ends with the step
     event["to"] = list(case["active"])
     env = scope.env(defn, merged, case, now)
-    effects = [{"type": "document", "template": doc.template, "transition": t.name} for doc in t.issues
+    effects = [{"type": "document", "template": doc.template, "transition": t.name} for doc in t.documents
                if scope.truthy(defn, doc.when, merged, case, now)]
     effects += _task_reminders(defn, case, [s for s in case["active"] if s not in active_before], actor, t.label,
                                t.name)

@@ -60,14 +60,15 @@ def role_units(t: Transition, role: str, case: dict) -> list[str | None]:
     left empty matches no unit."""
     field = t.role_units.get(role)
     if field is not None:
-        return [_unit_name(case["data"].get(field)) or "（未指定单位）"]
+        return [_named_unit(case["data"].get(field))]
     if t.own_unit:
         return [case.get("unit")]
     return list(t.units) or [None]
 
 
-def _unit_name(value) -> str | None:
-    return value.get("name") if isinstance(value, dict) else value
+def _named_unit(value) -> str:
+    """The unit (or enterprise) a unit/enterprise field names; one left empty names no unit."""
+    return (value.get("name") if isinstance(value, dict) else value) or "（未指定单位）"
 
 
 def offers_start(defn: Workflow, actor: Actor) -> bool:
@@ -90,7 +91,7 @@ def may_start(defn: Workflow, actor: Actor, data: dict) -> str | None:
         return None
     for role in defn.start_roles:
         field = defn.start_role_units.get(role)
-        if actor.has_role(role, None if field is None else (_unit_name(data.get(field)) or "（未指定单位）")):
+        if actor.has_role(role, None if field is None else _named_unit(data.get(field))):
             return None
     if any(actor.has_role(role) for role in defn.start_role_units):
         return f"{actor.name}只能为本单位（{actor.unit}）发起「{defn.title}」"

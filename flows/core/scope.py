@@ -23,11 +23,14 @@ def signatures(case: dict) -> dict:
     say `"不同意" not in signatures.accept.result` and a template loop over `signatures.accept.signers`."""
     out: dict[str, dict] = {}
     for name, signed in (case.get("countersigns") or {}).items():
-        rows = [{"name": s.get("name"), "actor": s.get("actor"), "at": (s.get("at") or "")[:10],
-                 "comment": s.get("comment"), **(s.get("data") or {})} for s in signed.values()]
-        entry: dict = {"signers": rows, "names": [r["name"] for r in rows], "comments": [r["comment"] for r in rows]}
+        entry: dict = {"signers": [], "names": [], "comments": []}
         for s in signed.values():
-            for key, value in (s.get("data") or {}).items():
+            answers = s.get("data") or {}
+            entry["signers"].append({"name": s.get("name"), "actor": s.get("actor"), "at": (s.get("at") or "")[:10],
+                                     "comment": s.get("comment"), **answers})
+            entry["names"].append(s.get("name"))
+            entry["comments"].append(s.get("comment"))
+            for key, value in answers.items():
                 if key not in SIGNATURE_KEYS:
                     entry.setdefault(key, []).append(value)
         out[name] = entry

@@ -199,11 +199,6 @@ class Transition(Spec):
         return (self.source,) if isinstance(self.source, str) else tuple(self.source)
 
     @property
-    def issues(self) -> list[DocumentIssue]:
-        """`documents`, each as a template with its condition (None: always)."""
-        return list(self.documents)
-
-    @property
     def needs_comment(self) -> bool:
         return self.comment_required or self.kind in ("return", "reject")
 

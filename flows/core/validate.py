@@ -248,7 +248,7 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
             _expression(p, f"{path}.starts[{k}].when", start.when, known_names)
             for key, expr in start.data.items():
                 _expression(p, f"{path}.starts[{k}].data.{key}", expr, known_names)
-        for k, issue in enumerate(t.issues):
+        for k, issue in enumerate(t.documents):
             doc = issue.template
             _expression(p, f"{path}.documents[{k}].when", issue.when, known_names)
             if template_fields is not None:
