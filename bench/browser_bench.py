@@ -174,9 +174,7 @@ def streamlit_server(script: Path, env: dict, log: Path):
     with open(log, "ab") as out:
         from flows.orchestration.stack import app_command
 
-        command = app_command("127.0.0.1", port)  # as `flows up` serves the app, for both servers
-        command[command.index(str(ROOT / "ui" / "app.py"))] = str(script)
-        proc = subprocess.Popen(command,
+        proc = subprocess.Popen(app_command("127.0.0.1", port, script),  # as `flows up` serves the app
                                 cwd=str(ROOT), env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -113,9 +113,10 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
-def app_command(host: str, port: int) -> list[str]:
-    """How the app is served (by `up`, and by bench/browser_bench.py, which must measure the same)."""
-    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+def app_command(host: str, port: int, script: Path = ROOT / "ui" / "app.py") -> list[str]:
+    """How the app is served (by `up`, and by bench/browser_bench.py, which serves its baseline app the
+    same way and must measure what `up` serves)."""
+    return [sys.executable, "-m", "streamlit", "run", str(script),
             "--server.address", host, "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
