@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from flows.core.errors import FlowError, InvalidForm
@@ -132,9 +133,34 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise FlowError(f"--now 须为日期时间，如 2025-03-10T09:00，而不是「{text}」") from None
+
+
 def cmd_sweep(args) -> int:
     svc = _service(args)
-    _print_json(svc.sweep())
+    now = _moment(args.now)
+    _print_json(svc.sweep_preview(now) if args.dry_run else svc.sweep(now))
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from flows.service import designer
+
+    svc = _service(args)
+    try:
+        wf = designer.publish_file(svc, args.as_user, Path(args.file), note=args.note or "")
+    except designer.DraftInvalid as exc:
+        for problem in exc.problems:
+            print(problem.text(), file=sys.stderr)
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"已发布：{wf.title}（{wf.name}）第 {wf.version} 版")
     return 0
 
 
@@ -270,7 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case")
     p.set_defaults(func=cmd_show)
     sub.add_parser("verify", parents=[common], help="校验历史记录的哈希链").set_defaults(func=cmd_verify)
-    sub.add_parser("sweep", parents=[common], help="处理已到期的期限（催办或自动流转）").set_defaults(func=cmd_sweep)
+    p = sub.add_parser("sweep", parents=[common], help="处理已到期的期限（催办或自动流转）")
+    p.add_argument("--now", help="按此时刻判断到期（如 2025-03-10T09:00；默认现在）")
+    p.add_argument("--dry-run", action="store_true", help="只列出将会自动流转或催办的期限，不做任何修改")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("publish", parents=[common], help="发布流程定义（YAML 文件或设计器导出的 .json 流程包）为新版本")
+    p.add_argument("file")
+    p.add_argument("--as", dest="as_user", required=True, help="以哪个管理员账号发布（记入变更记录）")
+    p.add_argument("--note", help="版本说明")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("effects", parents=[common], help="列出进程中断后遗留的待执行处理；--resume 逐项执行一次")
     p.add_argument("--resume", action="store_true", help="执行遗留的处理（每项一次；他处正在执行的跳过）")

@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from math import isfinite
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import regex
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -51,6 +51,7 @@ FieldKind = Literal[
     "file",  # 附件: list of stored file references
     "table",  # 表格: rows of `columns`
 ]
+FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)  # the designer's 类型 column
 
 
 # which kinds read each kind-specific option (`_clean`, `_row_count`)

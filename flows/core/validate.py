@@ -257,6 +257,8 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
                 else:
                     for name in sorted(_unknown_template_fields(template_fields[doc], known_names)):
                         p.add(f"{path}.documents[{k}]", f"模板「{doc}」引用了流程没有的字段「{name}」")
+                    for message in _template_names(template_fields[doc], wf):
+                        p.add(f"{path}.documents[{k}]", f"模板「{doc}」{message}")
 
     for i, sp in enumerate(wf.splits):
         for b_i, b in enumerate(sp.branches):
@@ -418,6 +420,27 @@ def _unknown_template_fields(names: set[str], known: set[str]) -> set[str]:
         if len(parts) >= 3 and parts[0] == "case" and parts[1] == "data" and parts[2] not in known:
             out.add(parts[2])
     return out
+
+
+DOC_KEYS = {"number", "issuer", "banner", "minutes", "date", "title", "addressee", "cc", "printed_by", "printed_date"}
+
+
+def _template_names(names: set[str], wf: Workflow) -> list[str]:
+    """signatures.<transition> must name a 会签 of the workflow, settings.<key> one of its settings,
+    doc.<key> a heading line the platform fills (a typo there would print nothing, silently)."""
+    countersigns = {t.name for t in wf.transitions if t.countersign is not None}
+    found = []
+    for dotted in sorted(names):
+        parts = dotted.split(".")
+        if len(parts) < 2:
+            continue
+        if parts[0] == "signatures" and parts[1] not in countersigns:
+            found.append(f"引用了不是会签的步骤「{parts[1]}」（{dotted}）：会签步骤有 {'、'.join(sorted(countersigns)) or '（无）'}")
+        elif parts[0] == "settings" and parts[1] not in wf.settings:
+            found.append(f"引用了流程没有的设置「{parts[1]}」（{dotted}）")
+        elif parts[0] == "doc" and parts[1] not in DOC_KEYS:
+            found.append(f"引用了文书没有的项目「{parts[1]}」（{dotted}）：可用 {'、'.join(sorted(DOC_KEYS))}")
+    return found
 
 
 def _graph(p: _Problems, wf: Workflow) -> None:

@@ -104,10 +104,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def effect_deployments(svc: Service, work_pool: str | None = None, job_variables: dict | None = None) -> list:
+def effect_deployment(svc: Service, name: str, work_pool: str | None = None, job_variables: dict | None = None):
     from prefect.types.entrypoint import EntrypointType
 
-    return [case_flow(name, svc).to_deployment(name=dispatch.EFFECTS_DEPLOYMENT, tags=["案件处理", name],
-                                               work_pool_name=work_pool, job_variables=job_variables,
-                                               entrypoint_type=EntrypointType.MODULE_PATH)
-            for name in sorted(svc.config.workflows)]
+    return case_flow(name, svc).to_deployment(name=dispatch.EFFECTS_DEPLOYMENT, tags=["案件处理", name],
+                                              work_pool_name=work_pool, job_variables=job_variables,
+                                              entrypoint_type=EntrypointType.MODULE_PATH)
+
+
+def effect_deployments(svc: Service, work_pool: str | None = None, job_variables: dict | None = None) -> list:
+    return [effect_deployment(svc, name, work_pool, job_variables) for name in sorted(svc.config.workflows)]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flows.core.errors import FlowError
 from flows.service import EffectRunner, Service, open_service
 from flows.service.config import Config, data_dir
 from storage import Store
@@ -255,6 +256,25 @@ class PrefectEffects:
             label=event.get("label") or {"started": "发起", "escalated": "催办", "timer": "期限到期"}.get(
                 event.get("type"), "补交处理"),
             actor=actor.get("id", "system"), actor_name=actor.get("name", "系统")))
+
+    def published(self, wf, timeout: float = 10.0) -> None:
+        """A workflow the designer just published: wait until the serving process has registered its
+        effects deployment (its executor looks every poll), so the first case's effects find it.
+        Raises FlowError when it does not appear in time (the serving process is down)."""
+        api = PrefectAPI()
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    api.deployment_id(effects_deployment(wf.name))
+                    return
+                except Exception:  # noqa: BLE001 - not there yet
+                    if time.monotonic() > deadline:
+                        raise FlowError(f"Prefect 中尚无「{effects_deployment(wf.name)}」：流程服务进程未在运行？"
+                                        "它启动后会自动登记") from None
+                    time.sleep(0.2)
+        finally:
+            api.close()
 
     def retry(self, case_id: str, effect_id: str) -> None:
         """The 重试 action on a failed effect: pending again with fresh attempts, then submitted."""

@@ -12,7 +12,7 @@ from uuid import UUID
 from prefect.flows import Flow
 
 from flows.orchestration import dispatch
-from flows.orchestration.case_flows import case_flow, effect_deployments
+from flows.orchestration.case_flows import case_flow, effect_deployment, effect_deployments
 from flows.service import Service
 
 log = logging.getLogger("flows.orchestration")
@@ -27,8 +27,12 @@ class EffectExecutor:
     it) and runs the flow on a thread with the flow heartbeat off.
     """
 
-    def __init__(self, flows_by_deployment: dict[UUID, Flow], threads: int = 4, poll_s: float = 0.25):
+    def __init__(self, flows_by_deployment: dict[UUID, Flow], threads: int = 4, poll_s: float = 0.25,
+                 svc: Service | None = None):
         self.flows = dict(flows_by_deployment)
+        self.svc = svc  # given: workflows the designer publishes later are taken up (`_take_up_new`)
+        self.served = {flow.name.removeprefix("case-") for flow in self.flows.values()}
+        self.registers = True  # False: only claims runs of deployments registered elsewhere
         self.threads = threads
         self.poll_s = poll_s
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="effects")
@@ -60,6 +64,7 @@ class EffectExecutor:
             try:
                 if api is None:
                     api = dispatch.PrefectAPI()
+                self._take_up_new(api)
                 with self._lock:
                     free = self.threads - self._busy
                 if free > 0:
@@ -84,6 +89,24 @@ class EffectExecutor:
             self._stop.wait(self.poll_s)
         if api is not None:
             api.close()
+
+    def _take_up_new(self, api) -> None:
+        """Serve the effects of a workflow published since the start (in the designer, by any
+        process): find its deployment, registering it when the publisher could not."""
+        if self.svc is None:
+            return
+        self.svc.refresh()
+        for name in sorted(set(self.svc.config.workflows) - self.served):
+            try:
+                deployment_id = UUID(api.deployment_id(dispatch.effects_deployment(name)))
+            except Exception:  # noqa: BLE001 - not registered yet: this process registers what it serves
+                if not self.registers:
+                    continue  # deployments a work pool holds are registered by `flows deploy`
+                deployment_id = effect_deployment(self.svc, name).apply()
+            self.flows[deployment_id] = case_flow(name, self.svc)
+            self.served.add(name)
+            self.last_poll = None  # mark the new deployment as polled now
+            log.info("开始执行新发布流程「%s」的处理", name)
 
     def _mark_ready(self) -> None:
         """The "scheduled runs" endpoint marks the deployments as polled (READY in the UI, and the
@@ -116,7 +139,7 @@ def register_effects(svc: Service, threads: int = 4, poll_s: float = 0.25,
     flows_by_id = {}
     for deployment in deployments if deployments is not None else effect_deployments(svc):
         flows_by_id[deployment.apply()] = case_flow(deployment.flow_name.removeprefix("case-"), svc)
-    return EffectExecutor(flows_by_id, threads=threads, poll_s=poll_s)
+    return EffectExecutor(flows_by_id, threads=threads, poll_s=poll_s, svc=svc)
 
 
 def executor_for_existing(svc: Service, threads: int = 4, poll_s: float = 0.25) -> EffectExecutor:
@@ -128,4 +151,6 @@ def executor_for_existing(svc: Service, threads: int = 4, poll_s: float = 0.25) 
                        for name in sorted(svc.config.workflows)}
     finally:
         api.close()
-    return EffectExecutor(flows_by_id, threads=threads, poll_s=poll_s)
+    executor = EffectExecutor(flows_by_id, threads=threads, poll_s=poll_s, svc=svc)
+    executor.registers = False
+    return executor

@@ -10,8 +10,6 @@ dispatcher. `flows.service.open_service` puts the two together; this module impo
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +21,7 @@ from flows.core import engine
 from flows.core.errors import FlowError, NotFound, StaleVersion
 from flows.core.org import SYSTEM, Actor, Organisation
 from flows.core.spec import Workflow
-from flows.service import messages
+from flows.service import catalogue, messages
 from flows.service.accounts import Accounts
 from flows.service.config import Config, data_dir, load_config
 from flows.service.files import Uploads
@@ -40,21 +38,23 @@ class EffectHandler(Protocol):
         """The 重试 action on a failed effect."""
 
 
-def _definition_hash(wf: Workflow) -> str:
-    text = json.dumps(wf.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class Service:
     def __init__(self, data: str | Path | None = None, config: Config | None = None,
                  clock: Callable[[], datetime] = datetime.now, store: Store | None = None,
                  effects: EffectHandler | None = None):
-        self.config = config or load_config()
+        config = config or load_config()
+        # a copy: the designer's publications join this service's workflows, not a shared Config's
+        self.config = replace(config, workflows=dict(config.workflows))
         self.store = store or Store(data_dir(data))
         self.clock = clock
         self._versions: dict[tuple[str, int], Workflow] = {}
+        self._records: dict[tuple[str, int], dict] = {}
         for wf in self.config.workflows.values():
             self._publish(wf)
+        self._shipped = dict(self.config.workflows)  # configs/flows, before the designer's versions
+        self._shipped_documents = self.config.documents
+        self._served: dict[str, int] = {}
+        self.refresh()
         self.accounts = Accounts(self.store, self.config.org, self.config.platform, clock)
         self._ctx: engine.Context | None = None
         # None: effects stay pending in the outbox until a runner takes them (flows effects --resume)
@@ -67,7 +67,7 @@ class Service:
     def _publish(self, wf: Workflow) -> None:
         """Keep a snapshot of this version; the same version number must keep the same content."""
         key = f"{wf.name}@{wf.version}"
-        digest = _definition_hash(wf)
+        digest = catalogue.definition_hash(wf)
         stored = self.store.get("definitions", key)
         if stored is None:
             self.store.put("definitions", key, {"name": wf.name, "version": wf.version, "hash": digest,
@@ -76,6 +76,47 @@ class Service:
             raise FlowError(f"流程「{wf.title}」的版本 {wf.version} 已经发布过且内容不同："
                             f"修改已发布的流程请把 version 改为 {wf.version + 1}")
         self._versions[(wf.name, wf.version)] = wf
+
+    def refresh(self) -> bool:
+        """Serve what the designer published since the last look (any process may have): new
+        workflows and versions join `config.workflows` with their document settings. Cheap when
+        nothing changed (the catalogue is one row per designer workflow). True when something did."""
+        newest = catalogue.newest_versions(self.store)
+        if newest == self._served:
+            return False
+        records = []
+        for name, version in sorted(newest.items()):
+            shipped = self._shipped.get(name)
+            if shipped is not None and shipped.version > version:
+                continue  # a newer file shipped in configs/flows since: it stays live
+            self.config.workflows[name] = self.definition(name, version)
+            records.append(self.version_record(name, version))
+        self.config.documents = catalogue.merged_documents(self._shipped_documents, records)
+        self._served = newest
+        self._ctx = None
+        return True
+
+    def version_record(self, name: str, version: int) -> dict:
+        """The stored snapshot of one version (definition, source, publisher, templates)."""
+        found = self._records.get((name, version))
+        if found is None:
+            found = self.store.get(catalogue.DEFINITIONS, catalogue.key(name, version))
+            if found is None:
+                raise NotFound(f"流程「{name}」的版本 {version} 不存在")
+            self._records[(name, version)] = found
+        return found
+
+    def template_path(self, case: dict, template: str) -> Path:
+        """The template a case issues `template` with: the one of its workflow version."""
+        record = self.version_record(case["workflow"], case["workflow_version"])
+        return catalogue.template_path(self.store, record, template, self.config.templates_dir)
+
+    def document_spec(self, case: dict, template: str):
+        """A document's settings as the case's workflow version published them, else documents.yaml."""
+        record = self.version_record(case["workflow"], case["workflow_version"])
+        own = (record.get("documents") or {}).get(template)
+        return catalogue.merged_documents(self._shipped_documents, [{"documents": {template: own}}]).spec(template) \
+            if own else self.config.documents.spec(template)
 
     def definition(self, name: str, version: int | None = None) -> Workflow:
         if version is None:
@@ -215,6 +256,33 @@ class Service:
             for deadline in engine.due_deadlines(case, now):
                 done.append(self.apply_deadline(case["id"], deadline["id"], now))
         return [d for d in done if d]
+
+    def sweep_preview(self, now: datetime | None = None) -> list[dict]:
+        """What `sweep` would do at `now`, changing nothing: each passed deadline with the case, the
+        timer, whether it fires (and where to) or escalates (and whom it reminds)."""
+        import copy
+
+        now = now or self.clock()
+        found = []
+        for case in list(self.store.open_cases()):
+            wf = self.definition_of(case)
+            for deadline in engine.due_deadlines(case, now):
+                row = {"case_id": case["id"], "title": case["title"], "deadline": deadline["id"],
+                       "timer": deadline.get("label") or deadline.get("timer"), "due": deadline.get("due")}
+                try:
+                    outcome = engine.apply_deadline(wf, self.ctx, copy.deepcopy(case), deadline["id"], now)
+                except FlowError as exc:
+                    found.append({**row, "would": "escalate", "reason": exc.message})
+                    continue
+                if not outcome.events:
+                    continue
+                event = outcome.events[0]
+                if event["type"] == "escalated":
+                    roles = sorted({r for e in outcome.effects for r in e.get("roles") or []})
+                    found.append({**row, "would": "escalate", "notify": roles})
+                else:
+                    found.append({**row, "would": "fire", "to": list(outcome.case["active"])})
+        return found
 
     def apply_deadline(self, case_id: str, deadline_id: str, now: datetime) -> dict | None:
         for _ in range(5):  # another process may act on the case meanwhile: reload and retry

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from flows.core import engine, scope
 from flows.core.errors import FlowError, StaleVersion
-from flows.core.org import SYSTEM
+from flows.core.org import SYSTEM, Organisation
 from flows.documents.settings import DocumentSpec, fill
 from flows.service import messages
 
@@ -266,7 +266,7 @@ class EffectRunner:
 
         case = self.service.case(case_id)
         effect = _find(case, effect_id)
-        spec = self.settings.spec(effect["template"])
+        spec = self.service.document_spec(case, effect["template"])
         now = datetime.fromisoformat(effect["created_at"])  # a document bears the date of the step that issued it
         if effect.get("number") is None:  # allocate once and keep it with the effect
             number = ""
@@ -280,8 +280,7 @@ class EffectRunner:
             case = self.service.case(case_id)
         context = self.context(case, effect["template"], spec, effect["number"],
                                datetime.fromisoformat(effect["issued_at"]))
-        template = self.service.config.templates_dir / f"{effect['template']}.docx"
-        content = rendering.render(template, context)
+        content = rendering.render(self.service.template_path(case, effect["template"]), context)
         safe_number = re.sub(r"[^\w]", "", effect["number"]) or effect_id
         relpath = f"documents/{case_id}/{effect['template']}-{safe_number}.docx"
         self.service.store.save_file(relpath, content)
@@ -323,28 +322,8 @@ class EffectRunner:
 
     # ------------------------------------------------------------ documents' data
     def context(self, case: dict, template: str, spec: DocumentSpec, number: str, issued: datetime) -> dict:
-        from flows.documents.filters import chinese_date
-
-        data = dict(case["data"])
-        org = self.service.org
-        for key, value in list(data.items()):  # people are shown by name
-            user = org.user(value) if isinstance(value, str) else None
-            if user is not None:
-                data[key] = user.name
-        deadlines = {d["timer"]: chinese_date(date.fromisoformat(d["due"][:10]))
-                     for d in case.get("deadlines", []) if d.get("due")}
-        values = {**data, "year": issued.year}
-        return {
-            "case": {"id": case["id"], "title": case["title"], "workflow": case["workflow"],
-                     "unit": case.get("unit"), "created_at": case["created_at"], "data": data,
-                     "deadlines": deadlines},
-            "doc": {"number": number, "issuer": spec.issuer, "banner": spec.minutes or spec.banner,
-                    "date": chinese_date(issued.date()), "title": fill(spec.title, values),
-                    "addressee": fill(spec.addressee, values), "cc": spec.cc, "printed_by": spec.printed_by,
-                    "printed_date": chinese_date(issued.date())},
-            "settings": self.service.definition_of(case).settings,
-            "signatures": scope.signatures(case),  # each 会签's signers and answers (flows.core.scope)
-        }
+        return document_context(case, spec, number, issued, self.service.org,
+                                self.service.definition_of(case).settings)
 
     # ------------------------------------------------------------ bookkeeping
     def _update_effect(self, case_id: str, effect_id: str, **changes) -> dict:
@@ -387,3 +366,28 @@ def _find(case: dict, effect_id: str) -> dict:
         if effect["id"] == effect_id:
             return effect
     raise FlowError(f"案件 {case['id']} 没有处理项 {effect_id}")
+
+
+def document_context(case: dict, spec: DocumentSpec, number: str, issued: datetime, org: Organisation, settings: dict) -> dict:
+    """What a template sees: the case, the document's heading lines, the workflow's settings, the 会签."""
+    from flows.documents.filters import chinese_date
+
+    data = dict(case["data"])
+    for key, value in list(data.items()):  # people are shown by name
+        user = org.user(value) if isinstance(value, str) else None
+        if user is not None:
+            data[key] = user.name
+    deadlines = {d["timer"]: chinese_date(date.fromisoformat(d["due"][:10]))
+                 for d in case.get("deadlines", []) if d.get("due")}
+    values = {**data, "year": issued.year}
+    return {
+        "case": {"id": case["id"], "title": case["title"], "workflow": case["workflow"],
+                 "unit": case.get("unit"), "created_at": case["created_at"], "data": data,
+                 "deadlines": deadlines},
+        "doc": {"number": number, "issuer": spec.issuer, "banner": spec.minutes or spec.banner, "minutes": spec.minutes,
+                "date": chinese_date(issued.date()), "title": fill(spec.title, values),
+                "addressee": fill(spec.addressee, values), "cc": spec.cc, "printed_by": spec.printed_by,
+                "printed_date": chinese_date(issued.date())},
+        "settings": settings,
+        "signatures": scope.signatures(case),  # each 会签's signers and answers (flows.core.scope)
+    }

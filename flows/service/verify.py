@@ -49,7 +49,7 @@ MAX_LISTED = 20  # missing case numbers named one by one per counter; more are c
 
 
 def definition_digest(definition: dict) -> str:
-    """The hash the service stores with a definition snapshot (`cases._definition_hash`)."""
+    """The hash the service stores with a definition snapshot (`catalogue.definition_hash`)."""
     return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -174,7 +174,7 @@ def _parser(dates_as_text: bool) -> YAML:
     return yaml
 
 
-def _located(path: Path, found: list[tuple[int, str, str]]) -> list[str]:
+def _located(path: str | Path, found: list[tuple[int, str, str]]) -> list[str]:
     out = [f"{path}: {loc}: {message}（第 {line} 行）" if loc else f"{path}: 第 {line} 行: {message}"
            for line, loc, message in found]
     if len(found) >= MAX_REPORTED:
@@ -200,6 +200,15 @@ def read_yaml(path: str | Path, *, dates_as_text: bool = False,
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise error([f"{path}: 第 {line} 行: 不是有效的 UTF-8 文字（请以 UTF-8 编码保存）"]) from None
+    return read_yaml_text(text, path, dates_as_text=dates_as_text, error=error)
+
+
+def read_yaml_text(text: str, name: str | Path = "草稿", *, dates_as_text: bool = False,
+                   error: type[Exception] = DefinitionError) -> Any:
+    """`read_yaml` for text typed in the browser (the designer's YAML view); `name` starts each message."""
+    path = name
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise error([f"{path}: 内容太大（超过 {MAX_FILE_BYTES // 1000} KB）：请拆分或精简"]) from None
     bad = _BAD_CHAR.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1

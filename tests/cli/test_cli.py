@@ -92,3 +92,44 @@ def test_a_case_id_that_is_not_text_is_no_case(tmp_path):
     out = subprocess.run([sys.executable, "-m", "flows", "show", b"SG-\xff".decode("utf-8", "surrogateescape")],
                          cwd=ROOT, capture_output=True, env=env, timeout=120, check=False)
     assert out.returncode == 2 and "没有案件 SG-\\udcff" in out.stderr.decode() and b"\xe5\x86\x85\xe9\x83\xa8" not in out.stderr
+
+
+def test_publish_a_file_then_preview_the_sweep_without_changing_anything(tmp_path, capsys):
+    """`flows publish FILE` makes a new workflow live; `sweep --now … --dry-run` says what would
+    escalate and changes nothing; the real sweep then does it."""
+    from flows.cli import main
+    from tests.fixtures.designer.samples import COMMITTEE_YAML
+
+    data = str(tmp_path / "data")
+    source = tmp_path / "safety_committee.yaml"
+    source.write_text(COMMITTEE_YAML.replace("    documents: [committee_minutes]\n", ""), encoding="utf-8")
+    assert main(["publish", str(source), "--as", "admin", "--data-dir", data]) == 0
+    assert "已发布：安委会季度会议（safety_committee）第 1 版" in capsys.readouterr().out
+    start = json.dumps({"quarter": "一季度", "meeting_date": "2025-03-10", "agenda": "部署", "attendees": "全体"})
+    assert main(["start", "safety_committee", "--as", "awb_zhang", "--data", start, "--data-dir", data]) == 0
+    case_id = json.loads(capsys.readouterr().out)["id"]
+    for action, data_arg in [("convene", None), ("held", None),
+                             ("submit_minutes", json.dumps({"summary": "会议内容", "decisions": [{"item": "排查", "owner_unit": "运输管理科"}]}))]:
+        extra = ["--data", data_arg] if data_arg else []
+        assert main(["act", case_id, action, "--as", "awb_zhang", "--data-dir", data, *extra]) == 0
+    for leader in ("fenguan", "juzhang"):
+        assert main(["act", case_id, "sign_minutes", "--as", leader, "--data", json.dumps({"opinion": "同意"}),
+                     "--data-dir", data]) == 0
+    capsys.readouterr()
+    far = "2099-01-01T09:00"
+    assert main(["sweep", "--now", far, "--dry-run", "--data-dir", data]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    assert [(p["case_id"], p["timer"], p["would"]) for p in preview] == [(case_id, "督办期限", "escalate")]
+    assert "分管领导" in preview[0]["notify"]
+    assert main(["sweep", "--now", far, "--dry-run", "--data-dir", data]) == 0
+    assert json.loads(capsys.readouterr().out) == preview  # nothing was changed
+    assert main(["sweep", "--now", far, "--data-dir", data]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["event"] == "escalated"
+    assert main(["sweep", "--now", "tomorrow", "--dry-run", "--data-dir", data]) == 2
+    assert "--now 须为日期时间" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(COMMITTEE_YAML.replace("to: meeting,", "to: nowhere,"), encoding="utf-8")
+    assert main(["publish", str(bad), "--as", "admin", "--data-dir", data]) == 1
+    assert "流转 第 1 行「筹备完成，召开会议」 · 目标状态" in capsys.readouterr().err
+    assert main(["publish", str(source), "--as", "awb_zhang", "--data-dir", data]) == 2
+    assert "只有管理员可以修改流程" in capsys.readouterr().err

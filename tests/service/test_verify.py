@@ -10,7 +10,7 @@ import pytest
 
 from flows.cli import main
 from flows.service import open_service
-from flows.service.cases import _definition_hash
+from flows.service.catalogue import definition_hash as _definition_hash
 from flows.service.verify import definition_digest, verify
 from storage._mark import Mark
 from storage._seal import Sealer, xor
