@@ -28,6 +28,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="安全生产流程平台", page_icon="📋", layout="wide")
 svc = service()
+svc.refresh()  # what the designer published, in this process or another, is served from this run on
 user = None if svc.accounts.needs_first_admin() else current_user(svc)
 admin = False
 
@@ -52,7 +53,7 @@ else:
     whole_office = [("cases.py", "全部案件", ":material/folder_open:"), ("statistics.py", "统计", ":material/bar_chart:"),
                     ("reports.py", "演练计划与日历", ":material/calendar_month:"),
                     ("registers.py", "台账", ":material/menu_book:")]
-    management = [("users.py", "用户", ":material/group:")]
+    management = [("users.py", "用户", ":material/group:"), ("designer.py", "流程设计器", ":material/account_tree:")]
     admin = desk.is_admin(svc, actor)
     # pages a person may not use are left out of the menu but kept at their address, hidden: a link
     # or a typed URL then shows the page's own 无权查看, not Streamlit's "page not found"

@@ -253,7 +253,7 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
             _expression(p, f"{path}.documents[{k}].when", issue.when, known_names)
             if template_fields is not None:
                 if doc not in template_fields:
-                    p.add(f"{path}.documents[{k}]", f"模板「{doc}」不存在于 configs/templates")
+                    p.add(f"{path}.documents[{k}]", f"模板「{doc}」不存在：尚未上传，也不在 configs/templates 中")
                 else:
                     for name in sorted(_unknown_template_fields(template_fields[doc], known_names)):
                         p.add(f"{path}.documents[{k}]", f"模板「{doc}」引用了流程没有的字段「{name}」")

@@ -493,3 +493,20 @@ def import_package(svc: Service, user_id: str, raw: bytes, replace_draft: bool =
                            problems)
     return save(svc, user_id, d, what="导入流程包")
 
+
+
+def preview_pages(svc: Service, d: Draft, template: str, content: bytes | None = None) -> list[bytes]:
+    """A template as the office will see it: rendered (with a dry run's document, else sample data:
+    every placeholder 示例) and converted to PNG pages by LibreOffice. Raises PreviewError when the
+    converter is missing or fails."""
+    import tempfile
+
+    from flows.documents import preview, rendering
+
+    path = template_file(svc, d, template)
+    if path is None and content is None:
+        raise FlowError(f"模板「{template}」尚未上传")
+    with tempfile.TemporaryDirectory(prefix="template-preview-") as folder:
+        out = Path(folder) / f"{template}.docx"
+        out.write_bytes(content if content is not None else rendering.render(path, rendering.sample_context(path)))
+        return [page.read_bytes() for page in preview.to_png(out, Path(folder))]

@@ -33,7 +33,7 @@ def _label(f: Field) -> str:
     return plain(f.label) + (f"（{plain(f.suffix)}）" if f.suffix else "") + (" \\*" if f.required else "")
 
 
-def _uploader_in_chinese() -> None:
+def uploader_in_chinese() -> None:
     """Streamlit's file uploader says "Upload" and "… per file" and has no setting for it: its texts are
     drawn over in Chinese by a style (the only way there is; see tests/ui/test_browser.py's screenshots)."""
     limit = st.get_option("server.maxUploadSize")
@@ -103,7 +103,7 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
                                 key=f"{key}-code", max_chars=18, placeholder="18 位，含校验码")
         return {"name": name, "credit_code": code} if name or code else None
     if f.kind == "file":
-        _uploader_in_chinese()
+        uploader_in_chinese()
         uploads = st.file_uploader(label, accept_multiple_files=True, key=key, help=help_text)
         stored = []
         for upload in uploads or []:
@@ -119,7 +119,10 @@ def _widget(svc, f: Field, key: str, current: Any) -> Any:
         st.markdown(label)
         start = pd.DataFrame([{c.label: row.get(c.name) for c in f.columns} for row in (current or [])],
                              columns=columns)
-        edited = st.data_editor(start, num_rows="dynamic", key=key, width="stretch")
+        # a new row's text cells start empty, not as Streamlit's grey "None"
+        texts = {c.label: st.column_config.TextColumn(c.label, default="") for c in f.columns
+                 if c.kind in ("text", "textarea")}
+        edited = st.data_editor(start, num_rows="dynamic", key=key, width="stretch", column_config=texts)
         by_label = {c.label: c.name for c in f.columns}
         rows = []
         for record in edited.to_dict("records"):
