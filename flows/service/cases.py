@@ -48,9 +48,18 @@ class Service:
         self.store = store or Store(data_dir(data))
         self.clock = clock
         self._versions: dict[tuple[str, int], Workflow] = {}
-        self._records: dict[tuple[str, int], dict] = {}
-        for wf in self.config.workflows.values():
-            self._publish(wf)
+        for wf in list(self.config.workflows.values()):
+            try:
+                self._publish(wf)
+            except FlowError as exc:
+                stored = self.store.get(catalogue.DEFINITIONS, catalogue.key(wf.name, wf.version)) or {}
+                if not stored.get("published_by"):
+                    raise  # an edited file under a version it shipped before: refused, as always
+                # the file reuses a version number the designer published: skipped and said, the designer's stays live
+                del self.config.workflows[wf.name]
+                self.config.problems = [*self.config.problems, f"{self.config.sources.get(wf.name, wf.name)}: "
+                                        f"version: {exc.message}"]
+                self.config.skipped = [*self.config.skipped, self.config.sources.get(wf.name, Path(wf.name))]
         self._shipped = dict(self.config.workflows)  # configs/flows, before the designer's versions
         self._shipped_documents = self.config.documents
         self._served: dict[str, int] = {}
@@ -97,13 +106,11 @@ class Service:
         return True
 
     def version_record(self, name: str, version: int) -> dict:
-        """The stored snapshot of one version (definition, source, publisher, templates)."""
-        found = self._records.get((name, version))
+        """The stored snapshot of one version (definition, source, publisher, templates). Read each
+        time (one small-table get): an admin may point a running version at a new template."""
+        found = self.store.get(catalogue.DEFINITIONS, catalogue.key(name, version))
         if found is None:
-            found = self.store.get(catalogue.DEFINITIONS, catalogue.key(name, version))
-            if found is None:
-                raise NotFound(f"流程「{name}」的版本 {version} 不存在")
-            self._records[(name, version)] = found
+            raise NotFound(f"流程「{name}」的版本 {version} 不存在")
         return found
 
     def template_path(self, case: dict, template: str) -> Path:

@@ -94,11 +94,18 @@ def workflows(svc: Service) -> list[dict]:
         draft = drafts.get(name)
         rows.append({"name": name, "title": wf.title if wf else _title_of(draft["source"]) or name,
                      "live": wf.version if wf else None,
-                     "draft": None if draft is None else ("与发布相同" if draft.get("published") and wf
-                                                          and draft["published"] == wf.version else "有未发布的修改"),
+                     "draft": None if draft is None else ("与发布相同" if wf and _is_live(svc, wf, draft)
+                                                          else "有未发布的修改"),
                      "draft_by": draft.get("by") if draft else None, "draft_at": draft.get("at") if draft else None,
                      "open": dict(sorted(open_by.get(name, {}).items()))})
     return rows
+
+
+def _is_live(svc: Service, wf: Workflow, stored: dict) -> bool:
+    """A saved draft still as the live version has it (its text, its templates)."""
+    record = svc.version_record(wf.name, wf.version)
+    source = record.get("source") or _shipped_source(svc, wf.name)
+    return stored.get("source") == source and (stored.get("templates") or {}) == (record.get("templates") or {})
 
 
 def _title_of(source: str) -> str | None:
@@ -143,6 +150,14 @@ def _shipped_source(svc: Service, name: str) -> str | None:
 def create(svc: Service, user_id: str, name: str, title: str, code: str) -> Draft:
     """A new workflow's draft; refused when the name or code is taken or not in the form they must be."""
     require_admin(svc, user_id)
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name or ""):
+        raise FlowError("名称用小写英文字母、数字和下划线，以字母开头，如 safety_committee")
+    if not re.fullmatch(r"[A-Z]{2,6}", code or ""):
+        raise FlowError("编号前缀用 2–6 个大写英文字母，如 AWH")
+    if not (title or "").strip() or len(title) > 100:
+        raise FlowError("请填写流程名称（不超过 100 字）")
     if name in svc.config.workflows or svc.store.get(DRAFTS, name) is not None:
         raise FlowError(f"已有名为「{name}」的流程或草稿")
     if any(wf.code == code for wf in svc.config.workflows.values()):
@@ -282,11 +297,26 @@ def publish(svc: Service, user_id: str, name: str, note: str = "") -> Workflow:
     if problems or wf is None:
         raise DraftInvalid(f"草稿还有 {len(problems)} 处问题，不能发布：" + "；".join(p.text() for p in problems[:5]),
                            problems)
+    if _unchanged(svc, d, wf):
+        raise FlowError(f"草稿与已发布的第 {svc.config.workflows[name].version} 版相同，无需发布")
     for scenario in d.scenarios:
         failure = dry_run.replay_scenario(svc, wf, d, scenario)
         if failure:
             raise DraftInvalid(f"测试场景「{scenario.get('name', '')}」未通过，不能发布：{failure}")
     return _publish_version(svc, user_id, d, wf, note=note)
+
+
+def _unchanged(svc: Service, d: Draft, wf: Workflow) -> bool:
+    """The draft is the live version already: same definition, templates and document settings."""
+    live = svc.config.workflows.get(d.name)
+    if live is None:
+        return False
+    record = svc.version_record(d.name, live.version)
+    same_definition = catalogue.definition_hash(wf.model_copy(update={"version": live.version})) == record["hash"]
+    issued = issued_templates(wf)
+    own = {t: sha for t, sha in d.templates.items() if t in issued}
+    return same_definition and own == {t: sha for t, sha in (record.get("templates") or {}).items() if t in own} \
+        and all(d.documents.get(t) == (record.get("documents") or {}).get(t) for t in issued if t in d.documents)
 
 
 def _publish_version(svc: Service, user_id: str, d: Draft, wf: Workflow, note: str) -> Workflow:
@@ -409,6 +439,36 @@ def upload_template(svc: Service, user_id: str, d: Draft, template: str, content
     d.templates[template] = catalogue.store_template(svc.store, d.name, template, content)
     d.documents.setdefault(template, {"title": template})
     return save(svc, user_id, d, what=f"上传模板 {template}")
+
+
+def template_versions(svc: Service, name: str, template: str) -> list[dict]:
+    """Which file each published version issues `template` with (its upload's hash, or the system
+    file), and how many cases are open on it: a template is versioned with its workflow."""
+    open_on = {v["version"]: v["open"] for v in versions(svc, name)}
+    return [{"version": r["version"], "file": (r.get("templates") or {}).get(template) or "系统模板",
+             "open": open_on.get(r["version"], 0)} for r in catalogue.versions(svc.store, name)]
+
+
+def apply_template_to_running(svc: Service, user_id: str, name: str, template: str) -> list[int]:
+    """The admin's say-so: the draft's upload of `template` also serves the older versions that cases
+    still run on (a typo fixed in a notice, say). Returns the versions changed; recorded in the log."""
+    require_admin(svc, user_id)
+    d = draft(svc, name)
+    sha = d.templates.get(template)
+    if not sha:
+        raise FlowError(f"草稿中没有上传的模板「{template}」")
+    changed = []
+    for row in versions(svc, name):
+        record = svc.version_record(name, row["version"])
+        issued = {doc.template for t in Workflow.model_validate(record["definition"]).transitions for doc in t.documents}
+        if row["open"] and template in issued and (record.get("templates") or {}).get(template) != sha:
+            svc.store.put(catalogue.DEFINITIONS, catalogue.key(name, row["version"]),
+                          {**record, "templates": {**(record.get("templates") or {}), template: sha}},
+                          expected_version=record["_version"])
+            changed.append(row["version"])
+    if changed:
+        _log(svc, name, f"模板 {template} 同时用于办理中的第 {'、'.join(map(str, changed))} 版案件", user_id)
+    return changed
 
 
 def placeholders(svc: Service, d: Draft, template: str) -> list[dict]:

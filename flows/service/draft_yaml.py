@@ -8,6 +8,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+__all__ = ["CommentedMap", "CommentedSeq", "apply_mapping", "apply_rows", "dump", "form_fields", "load",
+           "remove_form", "set_version"]
+
 from flows.service.yaml_files import read_yaml_text
 
 

@@ -31,6 +31,23 @@ def run_case(svc, clock):
     return case
 
 
+def minutes_text(service, case_id: str) -> str:
+    from docx import Document
+
+    doc = service.case(case_id)["documents"][0]
+    return "\n".join(p.text for p in Document(service.document_file(doc["file"])).paragraphs)
+
+
+def published_with_a_case(service, clock, new_template: str):
+    """The committee published, a case waiting for the second leader, and a new template in the draft."""
+    committee(service)
+    designer.publish(service, ADMIN, "safety_committee")
+    old_case = run_case(service, clock)
+    d = designer.draft(service, "safety_committee")
+    designer.upload_template(service, ADMIN, d, "committee_minutes", minutes_template(extra=new_template))
+    return old_case
+
+
 def test_only_admins_design(service):
     with pytest.raises(NotPermitted):
         designer.create(service, "awb_zhang", "safety_committee", "安委会季度会议", "AWH")
@@ -41,14 +58,14 @@ def test_a_new_workflow_is_published_and_run_to_the_end_with_its_minutes(service
     assert designer.check(service, designer.draft(service, "safety_committee"))[1] == []
     wf = designer.publish(service, ADMIN, "safety_committee")
     assert wf.version == 1 and "safety_committee" in service.config.workflows
+    with pytest.raises(FlowError, match="草稿与已发布的第 1 版相同，无需发布"):
+        designer.publish(service, ADMIN, "safety_committee")
     case = run_case(service, clock)
     assert case["active"] == ["signing"]  # the 纪要 waits for both leaders
     case = service.act(case["id"], "sign_minutes", "juzhang", {"opinion": "同意，抓紧落实"})
     assert case["active"] == ["supervising"]
     doc = service.case(case["id"])["documents"][0]
-    from docx import Document
-
-    text = "\n".join(p.text for p in Document(service.document_file(doc["file"])).paragraphs)
+    text = minutes_text(service, case["id"])
     assert "开展客运站场消防隐患排查（责任单位：运输管理科）" in text
     assert "李卫东：同意" in text and "陈建国：同意，抓紧落实" in text
     assert doc["title"] == "2025年第一季度安委会会议纪要" and doc["number"] == "第1期"
@@ -127,22 +144,13 @@ def test_versions_diff_and_rollback_keep_running_cases_on_theirs(service, clock)
 
 
 def test_a_template_changed_for_a_new_version_leaves_old_cases_with_theirs(service, clock):
-    committee(service)
-    designer.publish(service, ADMIN, "safety_committee")
-    old_case = run_case(service, clock)
-    d = designer.draft(service, "safety_committee")
-    designer.upload_template(service, ADMIN, d, "committee_minutes", minutes_template(extra="第二版模板"))
+    old_case = published_with_a_case(service, clock, "第二版模板")
     designer.publish(service, ADMIN, "safety_committee")
     new_case = run_case(service, clock)
-    from docx import Document
-
-    def text(case):
-        case = service.act(case["id"], "sign_minutes", "juzhang", {"opinion": "同意"})
-        doc = service.case(case["id"])["documents"][0]
-        return "\n".join(p.text for p in Document(service.document_file(doc["file"])).paragraphs)
-
-    assert "第二版模板" not in text(old_case)
-    assert "第二版模板" in text(new_case)
+    for case in (old_case, new_case):
+        service.act(case["id"], "sign_minutes", "juzhang", {"opinion": "同意"})
+    assert "第二版模板" not in minutes_text(service, old_case["id"])
+    assert "第二版模板" in minutes_text(service, new_case["id"])
 
 
 def test_a_shipped_workflow_gets_a_new_version_while_cases_run_on_the_old(service, clock):
@@ -241,3 +249,36 @@ def test_every_change_is_logged_with_who_and_when(service):
     log = designer.changes(service, "safety_committee")
     assert [row["what"] for row in log][::-1][:3] == ["新建流程", "修改草稿", "上传模板 committee_minutes"]
     assert log[0]["what"] == "发布第 1 版" and all(row["by"] == ADMIN and row["at"] for row in log)
+
+
+def test_the_admin_may_let_running_cases_of_older_versions_use_a_corrected_template(service, clock):
+    old_case = published_with_a_case(service, clock, "更正后的模板")
+    (row,) = designer.template_versions(service, "safety_committee", "committee_minutes")
+    assert row["version"] == 1 and row["open"] == 1
+    assert row["file"] != designer.draft(service, "safety_committee").templates["committee_minutes"]  # not yet
+    assert designer.apply_template_to_running(service, ADMIN, "safety_committee", "committee_minutes") == [1]
+    service.act(old_case["id"], "sign_minutes", "juzhang", {"opinion": "同意"})
+    assert "更正后的模板" in minutes_text(service, old_case["id"])
+    assert designer.changes(service, "safety_committee")[0]["what"].startswith("模板 committee_minutes 同时用于")
+
+
+@pytest.mark.parametrize("name,title,code,words", [
+    ("Safety", "安委会", "AWH", "小写英文字母"), ("safety\nstates: []", "安委会", "AWH", "小写英文字母"),
+    ("safety", "安委会", "awh", "大写英文字母"), ("safety", "  ", "AWH", "请填写流程名称"),
+    ("drill", "演练", "YL", "已有名为「drill」"), ("safety", "安委会", "SG", "已被其他流程使用")])
+def test_a_new_workflow_needs_a_proper_name_title_and_code(service, name, title, code, words):
+    with pytest.raises(FlowError, match=words):
+        designer.create(service, ADMIN, name, title, code)
+    assert service.store.all("drafts") == []
+
+
+def test_the_list_tells_a_draft_as_published_from_one_with_changes(service):
+    committee(service)
+    designer.publish(service, ADMIN, "safety_committee")
+    row = next(r for r in designer.workflows(service) if r["name"] == "safety_committee")
+    assert (row["live"], row["draft"]) == (1, "与发布相同")
+    d = designer.draft(service, "safety_committee")
+    d.source += "# 下季度增加议题\n"
+    designer.save(service, ADMIN, d)
+    row = next(r for r in designer.workflows(service) if r["name"] == "safety_committee")
+    assert row["draft"] == "有未发布的修改"

@@ -138,7 +138,7 @@ def test_an_admin_builds_dry_runs_and_publishes_the_committee_workflow(page, off
     fill(page, "纪要标志", "安委会会议纪要")
     run(page, lambda: page.get_by_role("button", name="保存文书设置").click())
     page.get_by_text("已保存文书「committee_minutes」的设置").wait_for()
-    page.get_by_text("草稿检查通过。").wait_for()
+    page.get_by_text("已保存的草稿：检查通过。").wait_for()
     run(page, lambda: page.get_by_role("button", name="预览（示例数据）").click())
     page.get_by_text("第 1 页").wait_for(timeout=120_000)
     shot(page, "1-05-template-checked-and-previewed")

@@ -8,16 +8,13 @@ from flows.core.errors import FlowError, InvalidForm
 from flows.service import designer
 from flows.service.dry_run import DryRun, replay_scenario
 from ui.components import form as form_view
+from ui.components.flash import flash
 from ui.components.text import plain
 
 
 def _person(svc, uid: str) -> str:
     user = svc.org.user(uid)
     return f"{user.name}（{user.unit}，{'、'.join(sorted({r for r, _ in svc.org.actor(uid).roles}))}）" if user else uid
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state["designer-flash"] = (kind, text)
 
 
 def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
@@ -38,9 +35,9 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
                 run.start(who, values)
             except InvalidForm as exc:
                 st.session_state["dry-errors"] = exc.errors
-                _flash("error", "表单有误，请按提示修改。")
+                flash("error", "表单有误，请按提示修改。")
             except FlowError as exc:
-                _flash("error", str(exc))
+                flash("error", str(exc))
             else:
                 st.session_state.pop("dry-errors", None)
                 runs[d.name] = run
@@ -64,9 +61,9 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
                     run.act(who, info.name, values, comment)
                 except InvalidForm as exc:
                     st.session_state["dry-errors"] = exc.errors
-                    _flash("error", "表单有误，请按提示修改。")
+                    flash("error", "表单有误，请按提示修改。")
                 except FlowError as exc:
-                    _flash("error", str(exc))
+                    flash("error", str(exc))
                 else:
                     st.session_state.pop("dry-errors", None)
                 st.rerun()
@@ -76,9 +73,9 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
         try:
             fired = run.advance(int(days))
         except FlowError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
         else:
-            _flash("success", "；".join(fired) if fired else f"前进 {int(days)} 天：没有到期的期限")
+            flash("success", "；".join(fired) if fired else f"前进 {int(days)} 天：没有到期的期限")
         st.rerun()
     st.markdown("**经过**")
     for line in run.log:
@@ -96,9 +93,9 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
         try:
             designer.save(svc, user, d, what=f"保存测试场景「{name}」")
         except FlowError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
         else:
-            _flash("success", f"已保存测试场景「{name}」（{len(run.steps)} 步）：发布前会自动重跑")
+            flash("success", f"已保存测试场景「{name}」（{len(run.steps)} 步）：发布前会自动重跑")
         st.rerun()
     if right.button("重新开始", key=f"dry-reset-{d.name}"):
         runs.pop(d.name, None)
@@ -123,5 +120,5 @@ def scenarios(svc, user: str, d: designer.Draft, wf) -> None:
         try:
             designer.save(svc, user, d, what=f"删除测试场景「{drop}」")
         except FlowError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
         st.rerun()

@@ -15,6 +15,7 @@ from flows.core.errors import FlowError
 from flows.core.forms import FIELD_KINDS
 from flows.service import designer, draft_yaml
 from flows.service.draft_check import Problem
+from ui.components.flash import flash
 
 cc = st.column_config
 KIND_NAMES = {"text": "单行文字", "textarea": "多行文字", "number": "数字", "date": "日期", "datetime": "日期时间",
@@ -62,9 +63,9 @@ def _save(svc, user: str, d: designer.Draft, change, what: str) -> None:
         d.source = draft_yaml.dump(tree)
         designer.save(svc, user, d, what=what)
     except FlowError as exc:
-        st.session_state["designer-flash"] = ("error", str(exc))
+        flash("error", str(exc))
     else:
-        st.session_state["designer-flash"] = ("success", f"已保存：{what}")
+        flash("success", f"已保存：{what}")
     st.rerun()
 
 
@@ -96,7 +97,7 @@ def basics(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem
                                ("start_form", None if start_form == "（无）" else start_form)):
                 if value in (None, [], "") and key not in ("title", "code"):
                     t.pop(key, None)
-                else:
+                elif t.get(key) != value:  # untouched keys keep their layout (a flow list stays one)
                     t[key] = value
         _save(svc, user, d, change, "修改基本信息")
 
@@ -119,14 +120,14 @@ def timers(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem
     transitions = [t.get("name") for t in tree.get("transitions") or [] if isinstance(t, dict)]
     roles = sorted(svc.config.org.role_names)
     rows = [{"state": s.get("name"), "name": tm.get("name"), "label": tm.get("label"), "after": str(tm.get("after", "")),
-             "unit": tm.get("unit", "days"), "action": tm.get("action"), "transition": tm.get("transition"),
+             "unit": tm.get("unit"), "action": tm.get("action"), "transition": tm.get("transition"),
              "notify": _text_list(tm.get("notify")), "from_field": tm.get("from_field")}
             for s in tree.get("states") or [] if isinstance(s, dict) for tm in s.get("timers") or []]
     edited = st.data_editor(rows, key=f"timers-{d.version}", num_rows="dynamic", width="stretch", column_config={
         "state": cc.SelectboxColumn("所在状态", options=state_names, required=True),
         "name": cc.TextColumn("名称", required=True), "label": cc.TextColumn("显示名", required=True),
         "after": cc.TextColumn("期限", required=True, help="数字，或设置名如 settings.supervise_workdays"),
-        "unit": cc.SelectboxColumn("单位", options=TIMER_UNITS, help="days 自然日、workdays 工作日、months 月、years 年"),
+        "unit": cc.SelectboxColumn("单位", options=TIMER_UNITS, help="days 自然日（留空即是）、workdays 工作日、months 月、years 年"),
         "action": cc.SelectboxColumn("到期处理", options=["escalate", "fire"], required=True,
                                      help="escalate 催办持有人及其上级；fire 自动执行下面的流转"),
         "transition": cc.SelectboxColumn("自动流转", options=transitions),
@@ -159,7 +160,6 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
     roles, units = sorted(svc.config.org.role_names), sorted(svc.org.unit_names)
     people = sorted(u.id for u in svc.org.users)
     forms = list((tree.get("forms") or {}).keys())
-    templates = sorted({p.stem for p in svc.config.templates_dir.glob("*.docx")} | set(d.templates))
     rows = []
     for t in tree.get("transitions") or []:
         if not isinstance(t, dict):
@@ -167,10 +167,9 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
         cs = t.get("countersign") or {}
         rows.append({"name": t.get("name"), "label": t.get("label"), "from": _text_list(t.get("from")),
                      "to": t.get("to"), "roles": _text_list(t.get("roles")), "units": _text_list(t.get("units")),
-                     "actor_of": t.get("actor_of"), "kind": t.get("kind", "normal"), "form": t.get("form"),
+                     "actor_of": t.get("actor_of"), "kind": t.get("kind"), "form": t.get("form"),
                      "guard": t.get("guard"), "guard_message": t.get("guard_message"),
                      "comment_required": bool(t.get("comment_required")),
-                     "documents": [doc if isinstance(doc, str) else doc.get("template") for doc in t.get("documents") or []],
                      "cs_role": cs.get("role"), "cs_units": _text_list(cs.get("units")),
                      "cs_users": _text_list(cs.get("users"))})
     edited = st.data_editor(rows, key=f"transitions-{d.version}", num_rows="dynamic", width="stretch", column_config={
@@ -178,33 +177,26 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
         "from": cc.MultiselectColumn("起点", options=state_names), "to": cc.SelectboxColumn("目标", options=targets),
         "roles": cc.MultiselectColumn("角色", options=roles), "units": cc.MultiselectColumn("只限单位", options=units),
         "actor_of": cc.TextColumn("原经办人", help="填写某个流转的名称：只由最近一次执行它的人办理（退回给原上报人）"),
-        "kind": cc.SelectboxColumn("类型", options=TRANSITION_KINDS, help="normal 正常、return 退回、reject 不予通过"),
+        "kind": cc.SelectboxColumn("类型", options=TRANSITION_KINDS, help="留空为正常；return 退回、reject 不予通过"),
         "form": cc.SelectboxColumn("表单", options=forms), "guard": cc.TextColumn("条件", help="表达式，如 passed == true"),
         "guard_message": cc.TextColumn("条件不满足时的提示"), "comment_required": cc.CheckboxColumn("须填意见"),
-        "documents": cc.MultiselectColumn("出具文书", options=templates),
         "cs_role": cc.SelectboxColumn("会签角色", options=roles), "cs_units": cc.MultiselectColumn("会签单位", options=units),
         "cs_users": cc.MultiselectColumn("会签人员", options=people,
                                          format_func=lambda uid: f"{svc.org.user(uid).name}（{uid}）")})
     problems_of(problems, "transitions")
     if st.button("保存流转", key=f"save-transitions-{d.version}"):
-        old = {t.get("name"): t for t in tree.get("transitions") or [] if isinstance(t, dict)}
-
         def change(t):
             out = []
             for row in _records(edited):
                 sources = _text_list(row.get("from"))
                 row["from"] = sources[0] if len(sources) == 1 else sources
-                row["kind"] = None if row.get("kind") == "normal" else row.get("kind")
-                previous = {(doc if isinstance(doc, str) else doc.get("template")): doc
-                            for doc in (old.get(row.get("name")) or {}).get("documents") or []}
-                row["documents"] = [previous.get(name, name) for name in _text_list(row.get("documents"))]
                 cs = {k: v for k, v in (("role", row.pop("cs_role", None)), ("units", _text_list(row.pop("cs_units", None))),
                                         ("users", _text_list(row.pop("cs_users", None)))) if v}
                 row["countersign"] = cs or None
                 out.append(row)
             draft_yaml.apply_rows(t, "transitions", out, ["name", "label", "from", "to", "roles", "units", "actor_of",
                                                           "kind", "form", "guard", "guard_message", "comment_required",
-                                                          "documents", "countersign"])
+                                                          "countersign"])
         _save(svc, user, d, change, "修改流转")
 
 
@@ -262,3 +254,140 @@ def settings(svc, user: str, d: designer.Draft, tree: dict, problems: list[Probl
     if st.button("保存设置", key=f"save-settings-{d.version}"):
         out = [{**row, "value": _scalar(row.get("value"))} for row in _records(edited)]
         _save(svc, user, d, lambda t: draft_yaml.apply_mapping(t, "settings", out, "key", "value"), "修改设置")
+
+
+def _grouped(tree: dict, section: str, groups: list[dict], key: str, child: str, columns: list[str],
+             own: dict[str, str]) -> None:
+    """Rows of `section` items, one row per child (branch, rule): grouped back by `key`; `own` maps
+    an item's own columns (in each row) to its keys; items keep what the table does not show."""
+    by_item: dict[str, dict] = {}
+    for row in groups:
+        name = row.get(key)
+        if not name:
+            continue
+        item = by_item.setdefault(name, {"name": name, child: []})
+        for column, field in own.items():
+            if row.get(column) not in (None, "") and field not in item:
+                item[field] = row[column]
+        child_row = {c: row.get(c) for c in columns}
+        if any(v not in (None, "") for v in child_row.values()):
+            item[child].append(child_row)
+    old = {i.get("name"): i for i in tree.get(section) or [] if isinstance(i, dict)}
+    rows = []
+    for name, item in by_item.items():
+        holder = {child: old[name][child]} if name in old and child in old[name] else {}
+        draft_yaml.apply_rows(holder, child, item.pop(child), columns, key=columns[0])
+        rows.append({**item, child: holder[child]})
+    draft_yaml.apply_rows(tree, section, rows, ["name", *own.values(), child], flow_style=False)
+
+
+def parallel(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:
+    """并行拆分 (one row per branch) and 并行汇合: 一案三查's three checks side by side, say."""
+    state_names = [s.get("name") for s in tree.get("states") or [] if isinstance(s, dict)]
+    st.markdown("**并行拆分**（每个分支一行；流转的「目标」填拆分名称即进入并行）")
+    rows = [{"split": sp.get("name"), "split_label": sp.get("label"), "name": b.get("name"), "label": b.get("label"),
+             "start": b.get("start"), "end": b.get("end")}
+            for sp in tree.get("splits") or [] if isinstance(sp, dict) for b in sp.get("branches") or []]
+    splits = st.data_editor(rows, key=f"splits-{d.version}", num_rows="dynamic", width="stretch", column_config={
+        "split": cc.TextColumn("拆分名称", required=True), "split_label": cc.TextColumn("拆分显示名"),
+        "name": cc.TextColumn("分支名称", required=True), "label": cc.TextColumn("分支显示名", required=True),
+        "start": cc.SelectboxColumn("分支起点状态", options=state_names),
+        "end": cc.SelectboxColumn("分支终点状态", options=state_names)})
+    problems_of(problems, "splits")
+    st.markdown("**并行汇合**（各分支都到达终点后，进入「汇合到」的状态）")
+    join_rows = [{"name": j.get("name"), "split": j.get("split"), "to": j.get("to")}
+                 for j in tree.get("joins") or [] if isinstance(j, dict)]
+    joins = st.data_editor(join_rows, key=f"joins-{d.version}", num_rows="dynamic", width="stretch", column_config={
+        "name": cc.TextColumn("汇合名称", required=True),
+        "split": cc.TextColumn("对应的拆分", required=True), "to": cc.SelectboxColumn("汇合到", options=state_names)})
+    problems_of(problems, "joins")
+    if st.button("保存并行", key=f"save-parallel-{d.version}"):
+        def change(t):
+            _grouped(t, "splits", _records(splits), "split", "branches", ["name", "label", "start", "end"],
+                     {"split_label": "label"})
+            draft_yaml.apply_rows(t, "joins", _records(joins), ["name", "split", "to"])
+            for section in ("splits", "joins"):
+                if not t.get(section):
+                    t.pop(section, None)
+        _save(svc, user, d, change, "修改并行拆分与汇合")
+
+
+def computed(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:
+    """计算字段: a value worked out from the form's answers by the first rule whose condition holds."""
+    st.markdown("**计算字段**（每条规则一行，自上而下取第一条条件成立的值；条件留空表示其余情况）")
+    rows = [{"field": c.get("name"), "field_label": c.get("label"), "when": r.get("when"),
+             "value": None if r.get("value") is None else str(r.get("value"))}
+            for c in tree.get("computed") or [] if isinstance(c, dict) for r in c.get("rules") or []]
+    edited = st.data_editor(rows, key=f"computed-{d.version}", num_rows="dynamic", width="stretch", column_config={
+        "field": cc.TextColumn("字段名", required=True), "field_label": cc.TextColumn("显示名"),
+        "when": cc.TextColumn("条件", help="表达式，如 injuries >= 3"), "value": cc.TextColumn("值", required=True)})
+    problems_of(problems, "computed")
+    if st.button("保存计算字段", key=f"save-computed-{d.version}"):
+        records = [{**r, "value": _scalar(r.get("value")), "name": r.get("field")} for r in _records(edited)]
+
+        def change(t):
+            by_field: dict[str, dict] = {}
+            for r in records:
+                if r.get("field"):
+                    entry = by_field.setdefault(r["field"], {"name": r["field"], "rules": []})
+                    entry.setdefault("label", r.get("field_label"))
+                    entry["rules"].append({"when": r.get("when"), "value": r.get("value")})
+            old = {c.get("name"): c for c in t.get("computed") or [] if isinstance(c, dict)}
+            items = []
+            for name, entry in by_field.items():
+                rules = draft_yaml.CommentedSeq()
+                for rule in entry["rules"]:
+                    made = draft_yaml.CommentedMap()
+                    made.fa.set_flow_style()
+                    for key in ("when", "value"):
+                        if rule.get(key) not in (None, ""):
+                            made[key] = rule[key]
+                    rules.append(made)
+                same = name in old and [dict(r) for r in old[name].get("rules") or []] == [dict(r) for r in rules]
+                items.append({"name": name, "label": entry.get("label"), "rules": old[name]["rules"] if same else rules})
+            draft_yaml.apply_rows(t, "computed", items, ["name", "label", "rules"], flow_style=False)
+            if not t.get("computed"):
+                t.pop("computed", None)
+        _save(svc, user, d, change, "修改计算字段")
+
+
+def documents(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:
+    """出具文书: which step issues which template, and on what condition (one row each)."""
+    steps = {t.get("name"): t.get("label") for t in tree.get("transitions") or [] if isinstance(t, dict)}
+    templates = sorted({p.stem for p in svc.config.templates_dir.glob("*.docx")} | set(d.templates))
+    rows = [{"transition": t.get("name"), "template": doc if isinstance(doc, str) else doc.get("template"),
+             "when": None if isinstance(doc, str) else doc.get("when")}
+            for t in tree.get("transitions") or [] if isinstance(t, dict) for doc in t.get("documents") or []]
+    edited = st.data_editor(rows, key=f"documents-{d.version}", num_rows="dynamic", width="stretch", column_config={
+        "transition": cc.SelectboxColumn("流转", options=list(steps), required=True,
+                                         format_func=lambda n: f"{steps.get(n) or n}（{n}）"),
+        "template": cc.SelectboxColumn("文书模板", options=templates, required=True,
+                                       help="新模板先在「模板」中输入名称并上传"),
+        "when": cc.TextColumn("出具条件", help="表达式，如 review_passed；留空表示总是出具")})
+    problems_of([p for p in problems if ".documents" in p.path], "transitions")
+    if st.button("保存文书", key=f"save-documents-{d.version}"):
+        def change(t):
+            by_step: dict[str, list] = {}
+            for row in _records(edited):
+                if row.get("transition") and row.get("template"):
+                    by_step.setdefault(row["transition"], []).append(
+                        {"template": row["template"], "when": row["when"]} if row.get("when") else row["template"])
+            for item in t.get("transitions") or []:
+                wanted = by_step.get(item.get("name"), [])
+                current = [doc if isinstance(doc, str) else dict(doc) for doc in item.get("documents") or []]
+                if wanted == current:
+                    continue  # untouched: its layout stays as typed
+                if not wanted:
+                    item.pop("documents", None)
+                    continue
+                made = draft_yaml.CommentedSeq()
+                made.fa.set_flow_style()
+                for doc in wanted:
+                    if isinstance(doc, dict):
+                        entry = draft_yaml.CommentedMap(doc)
+                        entry.fa.set_flow_style()
+                        made.append(entry)
+                    else:
+                        made.append(doc)
+                item["documents"] = made
+        _save(svc, user, d, change, "修改出具文书")

@@ -8,10 +8,7 @@ from flows.core.errors import FlowError
 from flows.service import designer
 from ui.components import form as form_view
 from ui.components.downloads import DOCX
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state["designer-flash"] = (kind, text)
+from ui.components.flash import flash
 
 
 def templates(svc, user: str, d: designer.Draft, wf) -> None:
@@ -35,9 +32,9 @@ def templates(svc, user: str, d: designer.Draft, wf) -> None:
         try:
             designer.upload_template(svc, user, d, template, upload.getvalue())
         except FlowError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
         else:
-            _flash("success", f"已上传模板「{template}」：发布后随新版本生效，办理中的案件仍用原模板")
+            flash("success", f"已上传模板「{template}」：发布后随新版本生效，办理中的案件仍用原模板")
         st.rerun()
     if path is None:
         return
@@ -59,17 +56,42 @@ def templates(svc, user: str, d: designer.Draft, wf) -> None:
             try:
                 designer.save(svc, user, d, what=f"修改文书设置 {template}")
             except FlowError as exc:
-                _flash("error", str(exc))
+                flash("error", str(exc))
             else:
-                _flash("success", f"已保存文书「{template}」的设置")
+                flash("success", f"已保存文书「{template}」的设置")
             st.rerun()
-    left, right = st.columns(2)
+    used = designer.template_versions(svc, d.name, template)
+    if used:
+        st.markdown("**各版本使用的模板**（模板随流程版本发布；办理中的案件用其版本的模板）")
+        st.dataframe([{"流程版本": f"第 {r['version']} 版", "模板文件": r["file"], "办理中案件": r["open"]} for r in used],
+                     hide_index=True, width="stretch", key=f"tpl-versions-{d.name}-{template}")
+        if template in d.templates and st.button("让办理中的旧版本案件也使用草稿中的这个模板",
+                                                 key=f"tpl-apply-{d.name}-{template}",
+                                                 help="例如更正了通知中的错字：不必等新版本，办理中的案件此后出具的文书即用新模板"):
+            try:
+                changed = designer.apply_template_to_running(svc, user, d.name, template)
+            except FlowError as exc:
+                flash("error", str(exc))
+            else:
+                flash("success", f"第 {'、'.join(map(str, changed))} 版的案件此后用新模板出具" if changed
+                       else "没有需要更换模板的办理中版本")
+            st.rerun()
+    left, mid, right = st.columns(3)
     left.download_button("下载模板", data=path.read_bytes(), file_name=f"{template}.docx", mime=DOCX,
                          key=f"tpl-download-{d.name}-{template}")
-    if right.button("预览（示例数据）", key=f"tpl-preview-{d.name}-{template}"):
+    run = (st.session_state.get("dry-runs") or {}).get(d.name)
+    rendered = next((doc.content for doc in reversed(run.documents) if doc.template == template and doc.content),
+                    None) if run else None
+    content = None
+    if mid.button("预览（示例数据）", key=f"tpl-preview-{d.name}-{template}"):
+        content = "sample"
+    if right.button("预览（试运行数据）", key=f"tpl-preview-run-{d.name}-{template}", disabled=rendered is None,
+                    help="先在「试运行」中走到出具此文书的步骤"):
+        content = rendered
+    if content is not None:
         with st.spinner("正在排版预览……"):
             try:
-                pages = designer.preview_pages(svc, d, template)
+                pages = designer.preview_pages(svc, d, template, None if content == "sample" else content)
             except Exception as exc:  # noqa: BLE001 - the converter's own failure, shown as it is
                 st.error(f"无法预览：{exc}")
             else:

@@ -6,10 +6,7 @@ import streamlit as st
 
 from flows.core.errors import FlowError
 from flows.service import designer
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state["designer-flash"] = (kind, text)
+from ui.components.flash import flash
 
 
 def publish(svc, user: str, d: designer.Draft, problems: list) -> None:
@@ -21,9 +18,9 @@ def publish(svc, user: str, d: designer.Draft, problems: list) -> None:
         try:
             wf = designer.publish(svc, user, d.name, note=note)
         except FlowError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
         else:
-            _flash("success", f"已发布第 {wf.version} 版：新案件按此版本办理，办理中的案件仍按原版本。")
+            flash("success", f"已发布第 {wf.version} 版：新案件按此版本办理，办理中的案件仍按原版本。")
         st.rerun()
     rows = designer.versions(svc, d.name)
     if not rows:
@@ -45,9 +42,9 @@ def publish(svc, user: str, d: designer.Draft, problems: list) -> None:
             try:
                 wf = designer.rollback(svc, user, d.name, back)
             except FlowError as exc:
-                _flash("error", str(exc))
+                flash("error", str(exc))
             else:
-                _flash("success", f"已把第 {back} 版的内容发布为第 {wf.version} 版")
+                flash("success", f"已把第 {back} 版的内容发布为第 {wf.version} 版")
             st.rerun()
 
 

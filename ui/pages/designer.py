@@ -11,6 +11,7 @@ import streamlit as st
 from flows.core.errors import FlowError
 from flows.service import designer, desk, draft_yaml
 from ui.components import designer_run, designer_tables, designer_templates, designer_versions, diagram
+from ui.components.flash import flash, show_flash
 from ui.components.text import plain
 from ui.session import service, user_or_stop
 
@@ -20,8 +21,7 @@ if not desk.is_admin(svc, svc.actor(user)):
     st.error("无权查看：只有管理员可以修改流程。")
     st.stop()
 st.subheader("流程设计器")
-if flash := st.session_state.pop("designer-flash", None):
-    (st.success if flash[0] == "success" else st.error)(flash[1])
+show_flash()
 
 rows = designer.workflows(svc)
 
@@ -32,7 +32,7 @@ def person(uid: str | None) -> str:
 
 
 
-st.dataframe([{"流程": r["title"], "名称": r["name"], "已发布版本": r["live"] or "未发布", "草稿": r["draft"] or "",
+st.dataframe([{"流程": r["title"], "名称": r["name"], "已发布版本": f"第 {r['live']} 版" if r["live"] else "未发布", "草稿": r["draft"] or "",
                "草稿修改": f"{person(r['draft_by'])} {(r['draft_at'] or '')[:16].replace('T', ' ')}".strip(),
                "办理中案件（按版本）": "、".join(f"第{v}版 {n} 件" for v, n in r["open"].items()) or "无"}
               for r in rows], hide_index=True, width="stretch", key="designer-list")
@@ -47,9 +47,9 @@ with st.expander("新建流程 / 导入流程包"):
             try:
                 designer.create(svc, user, new_name.strip(), new_title.strip(), new_code.strip())
             except FlowError as exc:
-                st.session_state["designer-flash"] = ("error", str(exc))
+                flash("error", str(exc))
             else:
-                st.session_state["designer-flash"] = ("success", f"已新建流程「{new_title}」的草稿")
+                flash("success", f"已新建流程「{new_title}」的草稿")
                 st.session_state["designer-pick"] = new_name.strip()
             st.rerun()
     package = st.file_uploader("导入流程包（.json，含模板和测试场景）", type=["json"], key="designer-import")
@@ -58,9 +58,9 @@ with st.expander("新建流程 / 导入流程包"):
         try:
             got = designer.import_package(svc, user, package.getvalue(), replace_draft=replace)
         except FlowError as exc:
-            st.session_state["designer-flash"] = ("error", str(exc))
+            flash("error", str(exc))
         else:
-            st.session_state["designer-flash"] = ("success", f"已导入为草稿「{got.name}」：检查后发布")
+            flash("success", f"已导入为草稿「{got.name}」：检查后发布")
             st.session_state["designer-pick"] = got.name
         st.rerun()
 
@@ -75,11 +75,11 @@ name = st.selectbox("流程", names, format_func=titles.get, key="designer-workf
 d = designer.draft(svc, name)
 wf, problems = designer.check(svc, d)
 if problems:
-    with st.expander(f"草稿检查：{len(problems)} 处问题（发布前须全部修正）", expanded=True):
+    with st.expander(f"已保存的草稿：{len(problems)} 处问题（发布前须全部修正）", expanded=True):
         for p in problems:
             st.markdown(f"- {plain(p.text())}")
 else:
-    st.success("草稿检查通过。", icon=":material/check_circle:")
+    st.success("已保存的草稿：检查通过。", icon=":material/check_circle:")
 
 SECTIONS = ["编辑", "YAML", "流程图", "试运行", "测试场景", "模板", "发布", "导入导出", "变更记录"]
 section = st.segmented_control("内容", SECTIONS, default="编辑", required=True, key="designer-section",
@@ -87,12 +87,13 @@ section = st.segmented_control("内容", SECTIONS, default="编辑", required=Tr
 if section == "编辑":
     tree = draft_yaml.load(d.source)
     TABLES = {"基本信息": designer_tables.basics, "状态": designer_tables.states, "定时器": designer_tables.timers,
-              "流转": designer_tables.transitions, "表单": designer_tables.form_builder,
-              "设置": designer_tables.settings}
+              "流转": designer_tables.transitions, "出具文书": designer_tables.documents,
+              "表单": designer_tables.form_builder,
+              "并行": designer_tables.parallel, "计算字段": designer_tables.computed, "设置": designer_tables.settings}
     table = st.segmented_control("表", list(TABLES), default="基本信息", required=True, key="designer-table",
                                  label_visibility="collapsed")
     TABLES[table](svc, user, d, tree, problems)
-    st.caption("并行拆分/汇合、计算字段、关联案件和登记册在 YAML 中编辑；表格保存时保留它们和 YAML 中的注释。")
+    st.caption("关联案件（starts）和登记册（register）在 YAML 中编辑；表格保存时保留它们和 YAML 中的注释。")
 elif section == "YAML":
     text = st.text_area("流程定义（YAML）", value=d.source, height=560, key=f"yaml-{d.version}")
     if text != d.source:
@@ -106,9 +107,9 @@ elif section == "YAML":
         try:
             designer.save(svc, user, d, what="修改 YAML")
         except FlowError as exc:
-            st.session_state["designer-flash"] = ("error", str(exc))
+            flash("error", str(exc))
         else:
-            st.session_state["designer-flash"] = ("success", "已保存草稿")
+            flash("success", "已保存草稿")
         st.rerun()
 elif section == "流程图":
     if wf is None:
