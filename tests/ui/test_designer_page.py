@@ -71,7 +71,8 @@ def test_an_admin_types_a_workflow_sees_its_problems_saves_and_publishes_it(offi
 
 
 TABLES = [("基本信息", None, "保存基本信息"), ("状态", "states", "保存状态"), ("定时器", "timers", "保存定时器"),
-          ("流转", "transitions", "保存流转"), ("出具文书", "documents", "保存文书"), ("表单", "fields", "保存表单"), ("并行", "splits", "保存并行"),
+          ("流转", "transitions", "保存流转"), ("出具文书", "documents", "保存文书"),
+          ("关联案件", "linked", "保存关联案件"), ("表单", "fields", "保存表单"), ("并行", "splits", "保存并行"),
           ("计算字段", "computed", "保存计算字段"), ("设置", "settings", "保存设置")]
 
 
@@ -174,3 +175,17 @@ def test_a_document_gets_a_condition_in_its_table(office):
     at = at.run()
     at = at.button(key=f"save-documents-{version}").click().run()
     assert "documents: [{template: committee_minutes, when: quarter != ''}]" in stored_of(office, "safety_committee")
+
+
+def test_a_linked_case_gets_a_new_relation_and_keeps_its_data_and_comment(office):
+    before = stored_of(office, "accident")
+    at = on_table(office, "关联案件")
+    at.session_state["designer-workflow"] = "accident"
+    at.session_state["linked-0"] = {"edited_rows": {0: {"relation": "责任企业移送黑名单"}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at = at.run()
+    at = at.button(key="save-linked-0").click().run()
+    after = stored_of(office, "accident")
+    assert "relation: 责任企业移送黑名单" in after and "relation: 事故责任企业列入黑名单" not in after
+    assert "# 负有责任的企业，事故为较大及以上" in after and "source_case: case_id" in after
+    assert after.replace("责任企业移送黑名单", "事故责任企业列入黑名单") == before

@@ -167,7 +167,8 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
         cs = t.get("countersign") or {}
         rows.append({"name": t.get("name"), "label": t.get("label"), "from": _text_list(t.get("from")),
                      "to": t.get("to"), "roles": _text_list(t.get("roles")), "units": _text_list(t.get("units")),
-                     "actor_of": t.get("actor_of"), "kind": t.get("kind"), "form": t.get("form"),
+                     "actor_of": t.get("actor_of"), "assignee": t.get("assignee"), "own_unit": bool(t.get("own_unit")),
+                     "kind": t.get("kind"), "form": t.get("form"),
                      "guard": t.get("guard"), "guard_message": t.get("guard_message"),
                      "comment_required": bool(t.get("comment_required")),
                      "cs_role": cs.get("role"), "cs_units": _text_list(cs.get("units")),
@@ -177,6 +178,8 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
         "from": cc.MultiselectColumn("起点", options=state_names), "to": cc.SelectboxColumn("目标", options=targets),
         "roles": cc.MultiselectColumn("角色", options=roles), "units": cc.MultiselectColumn("只限单位", options=units),
         "actor_of": cc.TextColumn("原经办人", help="填写某个流转的名称：只由最近一次执行它的人办理（退回给原上报人）"),
+        "assignee": cc.TextColumn("指定人员字段", help="人员字段名：只由该字段选定的人办理，如各组调查负责人"),
+        "own_unit": cc.CheckboxColumn("限本案承办单位"),
         "kind": cc.SelectboxColumn("类型", options=TRANSITION_KINDS, help="留空为正常；return 退回、reject 不予通过"),
         "form": cc.SelectboxColumn("表单", options=forms), "guard": cc.TextColumn("条件", help="表达式，如 passed == true"),
         "guard_message": cc.TextColumn("条件不满足时的提示"), "comment_required": cc.CheckboxColumn("须填意见"),
@@ -195,6 +198,7 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
                 row["countersign"] = cs or None
                 out.append(row)
             draft_yaml.apply_rows(t, "transitions", out, ["name", "label", "from", "to", "roles", "units", "actor_of",
+                                                          "assignee", "own_unit",
                                                           "kind", "form", "guard", "guard_message", "comment_required",
                                                           "countersign"])
         _save(svc, user, d, change, "修改流转")
@@ -391,3 +395,37 @@ def documents(svc, user: str, d: designer.Draft, tree: dict, problems: list[Prob
                         made.append(doc)
                 item["documents"] = made
         _save(svc, user, d, change, "修改出具文书")
+
+
+def linked(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:
+    """关联案件: a step that starts a case of another workflow (一案三查's 责任追究, say), on a condition.
+    The new case's data (field → expression) is kept from the YAML and edited there."""
+    steps = {t.get("name"): t.get("label") for t in tree.get("transitions") or [] if isinstance(t, dict)}
+    workflows = sorted(svc.config.workflows)
+    rows = [{"transition": t.get("name"), "workflow": start.get("workflow"), "when": start.get("when"),
+             "relation": start.get("relation"), "data": "、".join(start.get("data") or {})}
+            for t in tree.get("transitions") or [] if isinstance(t, dict) for start in t.get("starts") or []]
+    edited = st.data_editor(rows, key=f"linked-{d.version}", num_rows="dynamic", width="stretch", column_config={
+        "transition": cc.SelectboxColumn("流转", options=list(steps), required=True,
+                                         format_func=lambda n: f"{steps.get(n) or n}（{n}）"),
+        "workflow": cc.SelectboxColumn("发起的流程", options=workflows, required=True,
+                                       format_func=lambda n: svc.config.workflows[n].title if n in svc.config.workflows else n),
+        "when": cc.TextColumn("条件", help="表达式；留空表示总是发起"), "relation": cc.TextColumn("关系", help="如 责任追究"),
+        "data": cc.TextColumn("带入的字段", disabled=True, help="新案件的数据（字段 → 表达式）在 YAML 的 starts.data 中编辑")})
+    problems_of([p for p in problems if ".starts" in p.path], "transitions")
+    if st.button("保存关联案件", key=f"save-linked-{d.version}"):
+        def change(t):
+            by_step: dict[str, list[dict]] = {}
+            for row in _records(edited):
+                if row.get("transition") and row.get("workflow"):
+                    by_step.setdefault(row["transition"], []).append(row)
+            for item in t.get("transitions") or []:
+                wanted = by_step.get(item.get("name"), [])
+                if not wanted:
+                    item.pop("starts", None)
+                    continue
+                holder = {"starts": item["starts"]} if "starts" in item else {}
+                draft_yaml.apply_rows(holder, "starts", wanted, ["workflow", "when", "relation"], key="workflow",
+                                      flow_style=False)
+                item["starts"] = holder["starts"]
+        _save(svc, user, d, change, "修改关联案件")

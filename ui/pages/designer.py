@@ -88,12 +88,13 @@ if section == "编辑":
     tree = draft_yaml.load(d.source)
     TABLES = {"基本信息": designer_tables.basics, "状态": designer_tables.states, "定时器": designer_tables.timers,
               "流转": designer_tables.transitions, "出具文书": designer_tables.documents,
+              "关联案件": designer_tables.linked,
               "表单": designer_tables.form_builder,
               "并行": designer_tables.parallel, "计算字段": designer_tables.computed, "设置": designer_tables.settings}
     table = st.segmented_control("表", list(TABLES), default="基本信息", required=True, key="designer-table",
                                  label_visibility="collapsed")
     TABLES[table](svc, user, d, tree, problems)
-    st.caption("关联案件（starts）和登记册（register）在 YAML 中编辑；表格保存时保留它们和 YAML 中的注释。")
+    st.caption("登记册（register）和关联案件带入的数据在 YAML 中编辑；表格保存时保留它们和 YAML 中的注释。")
 elif section == "YAML":
     text = st.text_area("流程定义（YAML）", value=d.source, height=560, key=f"yaml-{d.version}")
     if text != d.source:
