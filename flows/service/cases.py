@@ -10,6 +10,7 @@ dispatcher. `flows.service.open_service` puts the two together; this module impo
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -105,6 +106,10 @@ class Service:
         self._ctx = None
         return True
 
+    def shipped(self, name: str) -> Workflow | None:
+        """The workflow as configs/flows ships it (None: the designer made it)."""
+        return self._shipped.get(name)
+
     def version_record(self, name: str, version: int) -> dict:
         """The stored snapshot of one version (definition, source, publisher, templates). Read each
         time (one small-table get): an admin may point a running version at a new template."""
@@ -121,9 +126,7 @@ class Service:
     def document_spec(self, case: dict, template: str):
         """A document's settings as the case's workflow version published them, else documents.yaml."""
         record = self.version_record(case["workflow"], case["workflow_version"])
-        own = (record.get("documents") or {}).get(template)
-        return catalogue.merged_documents(self._shipped_documents, [{"documents": {template: own}}]).spec(template) \
-            if own else self.config.documents.spec(template)
+        return catalogue.document_spec(self.config.documents, record.get("documents"), template)
 
     def definition(self, name: str, version: int | None = None) -> Workflow:
         if version is None:
@@ -267,8 +270,6 @@ class Service:
     def sweep_preview(self, now: datetime | None = None) -> list[dict]:
         """What `sweep` would do at `now`, changing nothing: each passed deadline with the case, the
         timer, whether it fires (and where to) or escalates (and whom it reminds)."""
-        import copy
-
         now = now or self.clock()
         found = []
         for case in list(self.store.open_cases()):

@@ -111,6 +111,13 @@ def draft_template(store: Store, templates_dir: Path, workflow: str, uploads: di
     return path if path.exists() else None
 
 
+def document_spec(base: DocumentSettings, own: dict[str, dict] | None, template: str) -> DocumentSpec:
+    """A document's settings: those a version (or a draft) gives it (`own`: template → fields), else
+    configs/documents.yaml's; the defaults of documents.yaml fill what either leaves out."""
+    fields = (own or {}).get(template)
+    return merged_documents(base, [{"documents": {template: fields}}] if fields else []).spec(template)
+
+
 def merged_documents(base: DocumentSettings, published: list[dict]) -> DocumentSettings:
     """configs/documents.yaml with the document settings of the designer's newest versions."""
     extra = {name: DocumentSpec.model_validate(spec) for record in published

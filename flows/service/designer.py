@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flows.core import engine
 from flows.core.errors import FlowError, NotFound, NotPermitted
 from flows.core.spec import Workflow
+from flows.core.validate import DefinitionError
 from flows.documents.settings import DocumentSpec
 from flows.service import catalogue, draft_yaml, dry_run
 from flows.service.cases import Service
 from flows.service.draft_check import Problem, check_draft
+from flows.service.yaml_files import read_yaml, read_yaml_text
 from storage import ConflictError
 
 DRAFTS = "drafts"
@@ -80,12 +83,19 @@ def changes(svc: Service, workflow: str | None = None, limit: int = 50) -> list[
 
 # ------------------------------------------------------------------ the list
 
-def workflows(svc: Service) -> list[dict]:
-    """流程列表: each workflow with its live version, its draft, and its open cases per version."""
-    open_by: dict[str, dict[int, int]] = {}
+def open_by_version(svc: Service) -> dict[str, dict[int, int]]:
+    """Workflow → version → how many of its cases are open: one pass over the open cases, which a
+    page run makes once and hands to `workflows`, `versions` and `template_versions`."""
+    counts: dict[str, dict[int, int]] = {}
     for case in svc.store.open_cases():
-        per = open_by.setdefault(case["workflow"], {})
+        per = counts.setdefault(case["workflow"], {})
         per[case["workflow_version"]] = per.get(case["workflow_version"], 0) + 1
+    return counts
+
+
+def workflows(svc: Service, open_by: dict[str, dict[int, int]] | None = None) -> list[dict]:
+    """流程列表: each workflow with its live version, its draft, and its open cases per version."""
+    open_by = open_by_version(svc) if open_by is None else open_by
     drafts = {d["name"]: d for d in svc.store.all(DRAFTS)}
     names = sorted(set(svc.config.workflows) | set(drafts))
     rows = []
@@ -150,8 +160,6 @@ def _shipped_source(svc: Service, name: str) -> str | None:
 def create(svc: Service, user_id: str, name: str, title: str, code: str) -> Draft:
     """A new workflow's draft; refused when the name or code is taken or not in the form they must be."""
     require_admin(svc, user_id)
-    import re
-
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name or ""):
         raise FlowError("名称用小写英文字母、数字和下划线，以字母开头，如 safety_committee")
     if not re.fullmatch(r"[A-Z]{2,6}", code or ""):
@@ -174,9 +182,6 @@ def save(svc: Service, user_id: str, changed: Draft, what: str = "修改草稿")
     """Store the draft if nobody saved it since `changed.version` was read; a draft may have problems
     (it is work in progress), but it must be YAML: text that is not is refused, nothing is stored."""
     require_admin(svc, user_id)
-    from flows.core.validate import DefinitionError
-    from flows.service.yaml_files import read_yaml_text
-
     try:
         read_yaml_text(changed.source, "草稿")
     except DefinitionError as exc:
@@ -196,19 +201,6 @@ def save(svc: Service, user_id: str, changed: Draft, what: str = "修改草稿")
 def _person(svc: Service, user_id: str | None) -> str:
     user = svc.org.user(user_id) if user_id else None
     return user.name if user else (user_id or "他人")
-
-
-def discard(svc: Service, user_id: str, name: str, version: int) -> Draft:
-    """Drop the draft's unpublished changes: it is made again from the live version (scenarios kept)."""
-    require_admin(svc, user_id)
-    wf = svc.config.workflows.get(name)
-    if wf is None:
-        raise FlowError("尚未发布的流程不能放弃草稿（它只有草稿）")
-    base = svc.version_record(name, wf.version)
-    fresh = Draft(name, base.get("source") or _shipped_source(svc, name) or draft_yaml.dump(base["definition"]),
-                  version, templates=dict(base.get("templates") or {}), documents=dict(base.get("documents") or {}),
-                  scenarios=draft(svc, name).scenarios, published=wf.version)
-    return save(svc, user_id, fresh, what="放弃未发布的修改")
 
 
 # ------------------------------------------------------------------ checking
@@ -284,7 +276,7 @@ def issued_templates(wf: Workflow) -> list[str]:
 # ------------------------------------------------------------------ publishing
 
 def next_version(svc: Service, name: str) -> int:
-    shipped = svc._shipped.get(name)
+    shipped = svc.shipped(name)
     return max(catalogue.highest_version(svc.store, name), shipped.version if shipped else 0) + 1
 
 
@@ -306,24 +298,9 @@ def publish(svc: Service, user_id: str, name: str, note: str = "") -> Workflow:
     return _publish_version(svc, user_id, d, wf, note=note)
 
 
-def _unchanged(svc: Service, d: Draft, wf: Workflow) -> bool:
-    """The draft is the live version already: same definition, templates and document settings."""
-    live = svc.config.workflows.get(d.name)
-    if live is None:
-        return False
-    record = svc.version_record(d.name, live.version)
-    same_definition = catalogue.definition_hash(wf.model_copy(update={"version": live.version})) == record["hash"]
-    issued = issued_templates(wf)
-    own = {t: sha for t, sha in d.templates.items() if t in issued}
-    return same_definition and own == {t: sha for t, sha in (record.get("templates") or {}).items() if t in own} \
-        and all(d.documents.get(t) == (record.get("documents") or {}).get(t) for t in issued if t in d.documents)
-
-
-def _publish_version(svc: Service, user_id: str, d: Draft, wf: Workflow, note: str) -> Workflow:
-    version = next_version(svc, d.name)
-    source = draft_yaml.set_version(d.source, version)
-    wf = wf.model_copy(update={"version": version})
-    previous = _live_record(svc, d.name)
+def _issued_with(d: Draft, wf: Workflow, previous: dict | None) -> tuple[dict[str, str], dict[str, dict]]:
+    """The template files and document settings a version of `wf` issues with: the draft's, else
+    those of the version before it (a template not uploaded again stays as it was)."""
     templates, documents = {}, {}
     for template in issued_templates(wf):
         sha = d.templates.get(template) or (previous or {}).get("templates", {}).get(template)
@@ -332,6 +309,24 @@ def _publish_version(svc: Service, user_id: str, d: Draft, wf: Workflow, note: s
         spec = d.documents.get(template) or (previous or {}).get("documents", {}).get(template)
         if spec:
             documents[template] = spec
+    return templates, documents
+
+
+def _unchanged(svc: Service, d: Draft, wf: Workflow) -> bool:
+    """The draft is the live version already: same definition, templates and document settings."""
+    record = _live_record(svc, d.name)
+    if record is None:
+        return False
+    same_definition = catalogue.definition_hash(wf.model_copy(update={"version": record["version"]})) == record["hash"]
+    return same_definition and _issued_with(d, wf, record) == (record.get("templates") or {},
+                                                                record.get("documents") or {})
+
+
+def _publish_version(svc: Service, user_id: str, d: Draft, wf: Workflow, note: str) -> Workflow:
+    version = next_version(svc, d.name)
+    source = draft_yaml.set_version(d.source, version)
+    wf = wf.model_copy(update={"version": version})
+    templates, documents = _issued_with(d, wf, _live_record(svc, d.name))
     try:
         catalogue.publish(svc.store, wf, source=source, by=user_id, now=svc.clock(),
                           digest=catalogue.definition_hash(wf), templates=templates, documents=documents, note=note)
@@ -340,7 +335,7 @@ def _publish_version(svc: Service, user_id: str, d: Draft, wf: Workflow, note: s
     d.source, d.published = source, version
     save(svc, user_id, d, what=f"发布第 {version} 版" + (f"（{note}）" if note else ""))
     svc.refresh()
-    announce = getattr(svc.effects, "published", None)  # Prefect's dispatcher registers its deployment
+    announce = getattr(svc.effects, "published", None)  # under Prefect: waits for the effects deployment
     if announce is not None:
         try:
             announce(wf)
@@ -360,9 +355,6 @@ def publish_file(svc: Service, user_id: str, path: Path, note: str = "") -> Work
     if path.suffix == ".json":
         d = import_package(svc, user_id, raw)
     else:
-        from flows.core.validate import DefinitionError
-        from flows.service.yaml_files import read_yaml
-
         try:
             data = read_yaml(path)
         except DefinitionError as exc:
@@ -379,12 +371,9 @@ def publish_file(svc: Service, user_id: str, path: Path, note: str = "") -> Work
     return publish(svc, user_id, d.name, note=note)
 
 
-def versions(svc: Service, name: str) -> list[dict]:
+def versions(svc: Service, name: str, open_by: dict[str, dict[int, int]] | None = None) -> list[dict]:
     """发布: every version with who published it and when, and how many cases are open on it."""
-    open_on: dict[int, int] = {}
-    for case in svc.store.open_cases():
-        if case["workflow"] == name:
-            open_on[case["workflow_version"]] = open_on.get(case["workflow_version"], 0) + 1
+    open_on = (open_by_version(svc) if open_by is None else open_by).get(name, {})
     live = svc.config.workflows.get(name)
     return [{"version": r["version"], "by": r.get("published_by") or "配置文件", "at": r.get("published_at"),
              "note": r.get("note", ""), "live": live is not None and live.version == r["version"],
@@ -414,8 +403,6 @@ def rollback(svc: Service, user_id: str, name: str, version: int) -> Workflow:
 def upload_template(svc: Service, user_id: str, d: Draft, template: str, content: bytes) -> Draft:
     """Keep a .docx made in Word as the draft's `template` (the published versions keep theirs)."""
     require_admin(svc, user_id)
-    import re
-
     from flows.documents.rendering import TemplateError, check_template, template_variables
 
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", template or ""):
@@ -441,10 +428,11 @@ def upload_template(svc: Service, user_id: str, d: Draft, template: str, content
     return save(svc, user_id, d, what=f"上传模板 {template}")
 
 
-def template_versions(svc: Service, name: str, template: str) -> list[dict]:
+def template_versions(svc: Service, name: str, template: str,
+                      open_by: dict[str, dict[int, int]] | None = None) -> list[dict]:
     """Which file each published version issues `template` with (its upload's hash, or the system
     file), and how many cases are open on it: a template is versioned with its workflow."""
-    open_on = {v["version"]: v["open"] for v in versions(svc, name)}
+    open_on = (open_by_version(svc) if open_by is None else open_by).get(name, {})
     return [{"version": r["version"], "file": (r.get("templates") or {}).get(template) or "系统模板",
              "open": open_on.get(r["version"], 0)} for r in catalogue.versions(svc.store, name)]
 
@@ -473,8 +461,6 @@ def apply_template_to_running(svc: Service, user_id: str, name: str, template: s
 
 def placeholders(svc: Service, d: Draft, template: str) -> list[dict]:
     """Each placeholder of a template, and whether the steps that issue it provide it (with the fix)."""
-    import re
-
     path = template_file(svc, d, template)
     if path is None:
         return []

@@ -10,6 +10,7 @@ and names the first step that no longer goes as recorded.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,7 +85,7 @@ class DryRun:
         if self.case is None:
             raise FlowError("请先发起试运行案件")
         actor = self.svc.actor(user_id)
-        outcome = engine.fire(self.wf, self.ctx, engine_copy(self.case), action=action, actor=actor, now=self.now,
+        outcome = engine.fire(self.wf, self.ctx, copy.deepcopy(self.case), action=action, actor=actor, now=self.now,
                               data=data or {}, comment=comment)
         label = self.wf.transition(action).label
         self._record({"op": "act", "user": user_id, "action": action, "data": data or {}, "comment": comment},
@@ -105,9 +106,9 @@ class DryRun:
                 break
             for deadline in due:
                 try:
-                    outcome = engine.apply_deadline(self.wf, self.ctx, engine_copy(self.case), deadline["id"], self.now)
+                    outcome = engine.apply_deadline(self.wf, self.ctx, copy.deepcopy(self.case), deadline["id"], self.now)
                 except FlowError as exc:
-                    outcome = engine.fail_deadline(engine_copy(self.case), deadline["id"], self.now, exc.message)
+                    outcome = engine.fail_deadline(copy.deepcopy(self.case), deadline["id"], self.now, exc.message)
                 if outcome.events:
                     what = "催办" if outcome.events[0]["type"] == "escalated" else "期限到期自动流转"
                     fired.append(f"{deadline.get('label') or deadline['timer']}：{what}")
@@ -134,9 +135,7 @@ class DryRun:
         from flows.documents import rendering
         from flows.service.effects import document_context
 
-        own = self.draft.documents.get(template)
-        settings = catalogue.merged_documents(self.svc.config.documents, [{"documents": {template: own}}] if own else [])
-        spec = settings.spec(template)
+        spec = catalogue.document_spec(self.svc.config.documents, self.draft.documents, template)
         context = document_context(self.case, spec, "（试运行）", self.now, self.svc.org, self.wf.settings)
         path = catalogue.draft_template(self.svc.store, self.svc.config.templates_dir, self.draft.name,
                                         self.draft.templates, template)
@@ -154,12 +153,6 @@ class DryRun:
 
     def _started_at(self) -> datetime:
         return datetime.fromisoformat(self.case["created_at"]) if self.case else self.now
-
-
-def engine_copy(case: dict) -> dict:
-    import copy
-
-    return copy.deepcopy(case)
 
 
 def _step_text(svc: Service, wf: Workflow, index: int, step: dict) -> str:

@@ -8,13 +8,28 @@ from flows.core.errors import FlowError, InvalidForm
 from flows.service import designer
 from flows.service.dry_run import DryRun, replay_scenario
 from ui.components import form as form_view
-from ui.components.flash import flash
+from ui.components.flash import attempt, flash
 from ui.components.text import plain
 
 
 def _person(svc, uid: str) -> str:
     user = svc.org.user(uid)
     return f"{user.name}（{user.unit}，{'、'.join(sorted({r for r, _ in svc.org.actor(uid).roles}))}）" if user else uid
+
+
+def _step(do) -> None:
+    """A dry-run step: a wrong form's errors go under its fields (kept for the next run), a refusal
+    to the top; then the page runs again."""
+    try:
+        do()
+    except InvalidForm as exc:
+        st.session_state["dry-errors"] = exc.errors
+        flash("error", "表单有误，请按提示修改。")
+    except FlowError as exc:
+        flash("error", str(exc))
+    else:
+        st.session_state.pop("dry-errors", None)
+    st.rerun()
 
 
 def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
@@ -30,18 +45,11 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
         st.markdown("**发起试运行案件**")
         values = form_view.render(svc, wf, wf.start_form, key=f"dry-start-{d.name}", errors=errors)
         if st.button("发起试运行", type="primary", key=f"dry-start-go-{d.name}"):
-            run = DryRun.begin(svc, wf, d)
-            try:
-                run.start(who, values)
-            except InvalidForm as exc:
-                st.session_state["dry-errors"] = exc.errors
-                flash("error", "表单有误，请按提示修改。")
-            except FlowError as exc:
-                flash("error", str(exc))
-            else:
-                st.session_state.pop("dry-errors", None)
-                runs[d.name] = run
-            st.rerun()
+            def started():
+                made = DryRun.begin(svc, wf, d)
+                made.start(who, values)
+                runs[d.name] = made
+            _step(started)
         return
     st.markdown(f"**当前：{plain(run.states())}**　试运行时间 {run.now:%Y-%m-%d %H:%M}")
     actions = run.actions(who)
@@ -57,26 +65,12 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
                                       case=run.case)
             comment = st.text_input("意见", key=f"dry-comment-{d.name}-{info.name}") if info.needs_comment else None
             if st.button(f"执行：{info.label}", type="primary", key=f"dry-act-{d.name}", disabled=not info.enabled):
-                try:
-                    run.act(who, info.name, values, comment)
-                except InvalidForm as exc:
-                    st.session_state["dry-errors"] = exc.errors
-                    flash("error", "表单有误，请按提示修改。")
-                except FlowError as exc:
-                    flash("error", str(exc))
-                else:
-                    st.session_state.pop("dry-errors", None)
-                st.rerun()
+                _step(lambda: run.act(who, info.name, values, comment))
     left, right = st.columns([1, 3])
     days = left.number_input("时间前进（天）", min_value=1, max_value=3660, value=1, step=1, key=f"dry-days-{d.name}")
     if right.button("前进", key=f"dry-advance-{d.name}"):
-        try:
-            fired = run.advance(int(days))
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", "；".join(fired) if fired else f"前进 {int(days)} 天：没有到期的期限")
-        st.rerun()
+        attempt(lambda: run.advance(int(days)),
+                lambda fired: "；".join(fired) if fired else f"前进 {int(days)} 天：没有到期的期限")
     st.markdown("**经过**")
     for line in run.log:
         st.text(line)
@@ -90,13 +84,8 @@ def dry_run(svc, user: str, d: designer.Draft, wf) -> None:
     name = left.text_input("场景名称", key=f"dry-scenario-name-{d.name}", placeholder="如：两位领导会签后进入督办")
     if mid.button("保存为测试场景", key=f"dry-save-{d.name}", disabled=not name):
         d.scenarios = [s for s in d.scenarios if s.get("name") != name] + [run.scenario(name)]
-        try:
-            designer.save(svc, user, d, what=f"保存测试场景「{name}」")
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", f"已保存测试场景「{name}」（{len(run.steps)} 步）：发布前会自动重跑")
-        st.rerun()
+        attempt(lambda: designer.save(svc, user, d, what=f"保存测试场景「{name}」"),
+                f"已保存测试场景「{name}」（{len(run.steps)} 步）：发布前会自动重跑")
     if right.button("重新开始", key=f"dry-reset-{d.name}"):
         runs.pop(d.name, None)
         st.rerun()
@@ -117,8 +106,4 @@ def scenarios(svc, user: str, d: designer.Draft, wf) -> None:
                           key=f"scenario-drop-{d.name}")
     if right.button("删除", key=f"scenario-drop-go-{d.name}", disabled=drop is None):
         d.scenarios = [s for s in d.scenarios if s.get("name") != drop]
-        try:
-            designer.save(svc, user, d, what=f"删除测试场景「{drop}」")
-        except FlowError as exc:
-            flash("error", str(exc))
-        st.rerun()
+        attempt(lambda: designer.save(svc, user, d, what=f"删除测试场景「{drop}」"), None)

@@ -11,11 +11,10 @@ from typing import Any
 
 import streamlit as st
 
-from flows.core.errors import FlowError
 from flows.core.forms import FIELD_KINDS
 from flows.service import designer, draft_yaml
 from flows.service.draft_check import Problem
-from ui.components.flash import flash
+from ui.components.flash import attempt
 
 cc = st.column_config
 KIND_NAMES = {"text": "单行文字", "textarea": "多行文字", "number": "数字", "date": "日期", "datetime": "日期时间",
@@ -57,16 +56,12 @@ def problems_of(problems: list[Problem], *sections: str) -> None:
 
 
 def _save(svc, user: str, d: designer.Draft, change, what: str) -> None:
-    try:
+    def saved():
         tree = draft_yaml.load(d.source)
         change(tree)
         d.source = draft_yaml.dump(tree)
         designer.save(svc, user, d, what=what)
-    except FlowError as exc:
-        flash("error", str(exc))
-    else:
-        flash("success", f"已保存：{what}")
-    st.rerun()
+    attempt(saved, f"已保存：{what}")
 
 
 def basics(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:

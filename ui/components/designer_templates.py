@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.core.errors import FlowError
 from flows.service import designer
 from ui.components import form as form_view
 from ui.components.downloads import DOCX
-from ui.components.flash import flash
+from ui.components.flash import attempt
 
 
-def templates(svc, user: str, d: designer.Draft, wf) -> None:
+def templates(svc, user: str, d: designer.Draft, wf, open_by: dict) -> None:
     issued = designer.issued_templates(wf) if wf is not None else []
     names = sorted(set(issued) | set(d.templates))
     new = st.text_input("模板名称", key=f"tpl-new-{d.name}", placeholder="新模板的名称，如 committee_minutes",
@@ -29,13 +28,8 @@ def templates(svc, user: str, d: designer.Draft, wf) -> None:
     upload = st.file_uploader("上传 Word 模板（.docx）", type=["docx"], key=f"tpl-upload-{d.name}-{template}",
                               help="在 Word 中用 {{ case.data.字段名 }} 写占位符；循环用 {%p for x in 列表 %} … {%p endfor %}")
     if st.button("上传", key=f"tpl-upload-go-{d.name}", disabled=upload is None):
-        try:
-            designer.upload_template(svc, user, d, template, upload.getvalue())
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", f"已上传模板「{template}」：发布后随新版本生效，办理中的案件仍用原模板")
-        st.rerun()
+        attempt(lambda: designer.upload_template(svc, user, d, template, upload.getvalue()),
+                f"已上传模板「{template}」：发布后随新版本生效，办理中的案件仍用原模板")
     if path is None:
         return
     rows = designer.placeholders(svc, d, template)
@@ -53,14 +47,9 @@ def templates(svc, user: str, d: designer.Draft, wf) -> None:
         if st.form_submit_button("保存文书设置"):
             d.documents[template] = {k: v for k, v in (("title", title or template), ("number_prefix", prefix or None),
                                                        ("minutes", minutes or None)) if v}
-            try:
-                designer.save(svc, user, d, what=f"修改文书设置 {template}")
-            except FlowError as exc:
-                flash("error", str(exc))
-            else:
-                flash("success", f"已保存文书「{template}」的设置")
-            st.rerun()
-    used = designer.template_versions(svc, d.name, template)
+            attempt(lambda: designer.save(svc, user, d, what=f"修改文书设置 {template}"),
+                    f"已保存文书「{template}」的设置")
+    used = designer.template_versions(svc, d.name, template, open_by)
     if used:
         st.markdown("**各版本使用的模板**（模板随流程版本发布；办理中的案件用其版本的模板）")
         st.dataframe([{"流程版本": f"第 {r['version']} 版", "模板文件": r["file"], "办理中案件": r["open"]} for r in used],
@@ -68,14 +57,9 @@ def templates(svc, user: str, d: designer.Draft, wf) -> None:
         if template in d.templates and st.button("让办理中的旧版本案件也使用草稿中的这个模板",
                                                  key=f"tpl-apply-{d.name}-{template}",
                                                  help="例如更正了通知中的错字：不必等新版本，办理中的案件此后出具的文书即用新模板"):
-            try:
-                changed = designer.apply_template_to_running(svc, user, d.name, template)
-            except FlowError as exc:
-                flash("error", str(exc))
-            else:
-                flash("success", f"第 {'、'.join(map(str, changed))} 版的案件此后用新模板出具" if changed
-                       else "没有需要更换模板的办理中版本")
-            st.rerun()
+            attempt(lambda: designer.apply_template_to_running(svc, user, d.name, template),
+                    lambda changed: f"第 {'、'.join(map(str, changed))} 版的案件此后用新模板出具" if changed
+                    else "没有需要更换模板的办理中版本")
     left, mid, right = st.columns(3)
     left.download_button("下载模板", data=path.read_bytes(), file_name=f"{template}.docx", mime=DOCX,
                          key=f"tpl-download-{d.name}-{template}")

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.core.errors import FlowError
 from flows.service import designer
-from ui.components.flash import flash
+from ui.components.flash import attempt
 
 
-def publish(svc, user: str, d: designer.Draft, problems: list) -> None:
+def publish(svc, user: str, d: designer.Draft, problems: list, open_by: dict) -> None:
     note = st.text_input("版本说明", key=f"publish-note-{d.name}", placeholder="如：增加督办环节")
     if problems:
         st.warning(f"草稿还有 {len(problems)} 处问题，修正后才能发布。")
     if st.button("发布新版本", type="primary", key=f"publish-{d.name}", disabled=bool(problems),
                  icon=":material/publish:"):
-        try:
-            wf = designer.publish(svc, user, d.name, note=note)
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", f"已发布第 {wf.version} 版：新案件按此版本办理，办理中的案件仍按原版本。")
-        st.rerun()
-    rows = designer.versions(svc, d.name)
+        attempt(lambda: designer.publish(svc, user, d.name, note=note),
+                lambda wf: f"已发布第 {wf.version} 版：新案件按此版本办理，办理中的案件仍按原版本。")
+    rows = designer.versions(svc, d.name, open_by)
     if not rows:
         st.caption("尚未发布。")
         return
@@ -39,13 +33,8 @@ def publish(svc, user: str, d: designer.Draft, problems: list) -> None:
         left, right = st.columns([2, 1])
         back = left.selectbox("回滚到", numbers[:-1], index=None, placeholder="选择版本", key=f"rollback-{d.name}")
         if right.button("回滚（作为新版本发布）", key=f"rollback-go-{d.name}", disabled=back is None):
-            try:
-                wf = designer.rollback(svc, user, d.name, back)
-            except FlowError as exc:
-                flash("error", str(exc))
-            else:
-                flash("success", f"已把第 {back} 版的内容发布为第 {wf.version} 版")
-            st.rerun()
+            attempt(lambda: designer.rollback(svc, user, d.name, back),
+                    lambda wf: f"已把第 {back} 版的内容发布为第 {wf.version} 版")
 
 
 def _name(svc, uid: str) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.core.errors import FlowError
 from flows.service import designer, desk, draft_yaml
 from ui.components import designer_run, designer_tables, designer_templates, designer_versions, diagram
-from ui.components.flash import flash, show_flash
+from ui.components.flash import attempt, show_flash
 from ui.components.text import plain
 from ui.session import service, user_or_stop
 
@@ -23,7 +22,8 @@ if not desk.is_admin(svc, svc.actor(user)):
 st.subheader("流程设计器")
 show_flash()
 
-rows = designer.workflows(svc)
+open_by = designer.open_by_version(svc)  # one pass over the open cases for this run
+rows = designer.workflows(svc, open_by)
 
 
 def person(uid: str | None) -> str:
@@ -44,25 +44,18 @@ with st.expander("新建流程 / 导入流程包"):
         new_title = mid.text_input("流程名称", key="new-workflow-title", placeholder="如 安委会季度会议")
         new_code = right.text_input("编号前缀", key="new-workflow-code", help="2–6 个大写字母，如 AWH")
         if st.form_submit_button("新建流程", type="primary"):
-            try:
+            def made():
                 designer.create(svc, user, new_name.strip(), new_title.strip(), new_code.strip())
-            except FlowError as exc:
-                flash("error", str(exc))
-            else:
-                flash("success", f"已新建流程「{new_title}」的草稿")
                 st.session_state["designer-pick"] = new_name.strip()
-            st.rerun()
+            attempt(made, f"已新建流程「{new_title}」的草稿")
     package = st.file_uploader("导入流程包（.json，含模板和测试场景）", type=["json"], key="designer-import")
     replace = st.checkbox("替换同名流程未发布的草稿", key="designer-import-replace")
     if st.button("导入", key="designer-import-go", disabled=package is None):
-        try:
+        def imported():
             got = designer.import_package(svc, user, package.getvalue(), replace_draft=replace)
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", f"已导入为草稿「{got.name}」：检查后发布")
             st.session_state["designer-pick"] = got.name
-        st.rerun()
+            return got
+        attempt(imported, lambda got: f"已导入为草稿「{got.name}」：检查后发布")
 
 names = [r["name"] for r in rows]
 titles = {r["name"]: f"{r['title']}（{r['name']}）" for r in rows}
@@ -105,13 +98,7 @@ elif section == "YAML":
             st.error(p.text(), icon=":material/error:")
     if st.button("保存 YAML", type="primary", key="yaml-save", disabled=text == d.source):
         d.source = text
-        try:
-            designer.save(svc, user, d, what="修改 YAML")
-        except FlowError as exc:
-            flash("error", str(exc))
-        else:
-            flash("success", "已保存草稿")
-        st.rerun()
+        attempt(lambda: designer.save(svc, user, d, what="修改 YAML"), "已保存草稿")
 elif section == "流程图":
     if wf is None:
         st.warning("草稿无法解析，修正后显示流程图。")
@@ -125,9 +112,9 @@ elif section in ("试运行", "测试场景"):
     else:
         designer_run.scenarios(svc, user, d, wf)
 elif section == "模板":
-    designer_templates.templates(svc, user, d, wf)
+    designer_templates.templates(svc, user, d, wf, open_by)
 elif section == "发布":
-    designer_versions.publish(svc, user, d, problems)
+    designer_versions.publish(svc, user, d, problems, open_by)
 elif section == "导入导出":
     st.download_button("导出流程包（含模板和测试场景）", data=designer.export_package(svc, name),
                        file_name=f"{name}.json", mime="application/json", key="designer-export",
