@@ -100,7 +100,7 @@ def basics(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem
 def states(svc, user: str, d: designer.Draft, tree: dict, problems: list[Problem]) -> None:
     rows = [{"name": s.get("name"), "label": s.get("label"), "initial": bool(s.get("initial")),
              "final": bool(s.get("final"))} for s in tree.get("states") or [] if isinstance(s, dict)]
-    edited = st.data_editor(rows, key=f"states-{d.version}", num_rows="dynamic", width="stretch", hide_index=False,
+    edited = st.data_editor(rows, key=f"states-{d.version}", num_rows="dynamic", width="stretch", hide_index=True,
                             column_config={"name": cc.TextColumn("名称", required=True, help="小写英文，如 signing"),
                                            "label": cc.TextColumn("显示名", required=True),
                                            "initial": cc.CheckboxColumn("初始状态"), "final": cc.CheckboxColumn("结束状态")})

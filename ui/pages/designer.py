@@ -103,7 +103,9 @@ elif section == "流程图":
     if wf is None:
         st.warning("草稿无法解析，修正后显示流程图。")
     else:
-        diagram.show(wf)
+        left, _ = st.columns([2, 3])  # at the page's full width the diagram grows to several screens
+        with left:
+            diagram.show(wf)
 elif section in ("试运行", "测试场景"):
     if wf is None or problems:
         st.warning("草稿还有问题：修正后才能试运行。")
