@@ -23,7 +23,7 @@ UV_HASHES := sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0c
 UV := $(VENV)/bin/uv
 UV_PIN := $(VENV)/uv-requirement.txt
 
-.PHONY: lint run demo test setup system-packages test-packages prefect-template bench lock
+.PHONY: lint run demo test setup system-packages test-packages prefect-template bench lock preview-fonts
 
 run: setup prefect-template
 	$(PY) -m flows up --data-dir "$(DATA)" $(UP_ARGS)
@@ -43,7 +43,22 @@ lint: setup
 bench: setup prefect-template
 	$(PY) bench/run.py
 
-setup: $(VENV)/.installed system-packages
+setup: $(VENV)/.installed system-packages preview-fonts
+
+# The documents' previews set 仿宋 and 楷体 in Fandol's simplified faces (GPL with font exception), which Debian ships only
+# inside texlive-lang-chinese (a TeX distribution of 150 MB with its dependencies): the two font files are taken out of
+# that package (apt-get download, dpkg-deb -x) into $(FONT_DIR); LibreOffice finds them through fontconfig.
+FONT_DIR := /usr/local/share/fonts/fandol
+FANDOL := FandolFang-Regular.otf FandolKai-Regular.otf
+preview-fonts: | system-packages
+	@if [ ! -f $(FONT_DIR)/FandolFang-Regular.otf ] || [ ! -f $(FONT_DIR)/FandolKai-Regular.otf ]; then \
+	  echo "安装预览字体（Fandol 仿宋、楷体）到 $(FONT_DIR)"; \
+	  tmp=$$(mktemp -d) && cd $$tmp && \
+	  { apt-get download -qq texlive-lang-chinese 2>/dev/null || { apt-get update -qq && apt-get download -qq texlive-lang-chinese; }; } && \
+	  dpkg-deb -x texlive-lang-chinese_*.deb x && mkdir -p $(FONT_DIR) && \
+	  for f in $(FANDOL); do cp x/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/$$f $(FONT_DIR)/; done && \
+	  fc-cache -f $(FONT_DIR) >/dev/null; status=$$?; cd / && rm -rf $$tmp; exit $$status; \
+	fi
 
 # Puts uv $(UV_VERSION) into the venv unless it is there; fails (quietly) when it cannot be had.
 define get_uv

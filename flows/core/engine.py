@@ -23,6 +23,7 @@ from typing import Any
 from flows.core import deadlines, forms, interventions, permissions, scope
 from flows.core.errors import (
     CommentRequired,
+    FieldGuardFailed,
     FlowError,
     GuardFailed,
     InvalidForm,
@@ -232,6 +233,13 @@ def fire(defn: Workflow, ctx: Context, case: dict, *, action: str, actor: Actor,
 
     merged = scope.computed(defn, {**before, **cleaned})
     if not scope.truthy(defn, t.guard, merged, case, now, actor):
+        if t.guard_field and t.form:  # a rule across fields, refused under the field it is about
+            fields = defn.forms[t.form].fields
+            error = FieldGuardFailed({t.guard_field: _guard_message(t)})
+            error.message = f"表单填写有误：{forms.describe_errors(fields, error.errors)}"
+            error.labels = {t.guard_field: forms.field_label(fields, t.guard_field)}
+            error.args = (error.message,)
+            raise error
         raise GuardFailed(_guard_message(t))
     case["data"] = merged
     event["changes"] = {k: [before.get(k), v] for k, v in merged.items() if before.get(k) != v}
@@ -401,12 +409,13 @@ def apply_deadline(defn: Workflow, ctx: Context, case: dict, deadline_id: str, n
     units = sorted({t["unit"] for t in rows if t["unit"]}) or [None]
     recipients = _recipients(rows) + [{"role": s, "unit": u, "user": None, "fallback": True}
                                       for s in supervisors for u in units]
-    comment = f"「{d['label']}」已于 {d['due'][:10]} 到期，催办：{'、'.join(holders + supervisors)}"
+    named = list(dict.fromkeys(holders + supervisors))  # a role both holding and notified is named once
+    comment = f"「{d['label']}」已于 {d['due'][:10]} 到期，催办：{'、'.join(named)}"
     event = {"type": "escalated", "deadline": deadline_id, "label": d["label"], "due": d["due"],
              "at": iso(now), "actor": actor_record(SYSTEM), "holders": holders, "notify": supervisors,
              "comment": comment}
     case["updated_at"] = iso(now)
-    return Outcome(case, [event], [{"type": "notify", "kind": "escalation", "roles": holders + supervisors,
+    return Outcome(case, [event], [{"type": "notify", "kind": "escalation", "roles": named,
                                     "recipients": recipients, "deadline": deadline_id,
                                     "text": f"{case['title']}：{comment}"}])
 

@@ -42,6 +42,13 @@ class InvalidForm(FlowError):
         super().__init__(f"表单填写有误：{detail}")
 
 
+class FieldGuardFailed(InvalidForm, GuardFailed):
+    """A guard whose transition names the field its message belongs to (`guard_field`): refused like a
+    form value, so the message shows under that field."""
+
+    code = "guard_false"
+
+
 class StaleVersion(FlowError):
     code = "stale_version"
 

@@ -183,6 +183,9 @@ class Transition(Spec):
     kind: Literal["normal", "return", "reject"] = "normal"
     guard: Expression | None = None
     guard_message: str | None = Field(default=None, max_length=MAX_LABEL, description="条件不满足时给用户看的说明")
+    guard_field: str | None = Field(
+        default=None, max_length=MAX_NAME,
+        description="条件不满足时说明显示在本操作表单的哪个字段下（如 notice_date）；省略则显示在表单下方")
     form: str | None = Field(default=None, max_length=MAX_NAME)
     comment_required: bool = False
     documents: Annotated[list[IssuedDocument], Field(max_length=MAX_ITEMS)] = Field(

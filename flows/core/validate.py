@@ -224,6 +224,12 @@ def check_workflow(wf: Workflow, org: Organisation, workflows: set[str] | None =
         if t.form is not None and t.form not in wf.forms:
             p.add(f"{path}.form", f"未知表单「{t.form}」")
         _expression(p, f"{path}.guard", t.guard, known_names)
+        if t.guard_field is not None:
+            if t.guard is None:
+                p.add(f"{path}.guard_field", "只有带条件（guard）的操作才指定 guard_field")
+            elif t.form is None or t.form not in wf.forms or \
+                    t.guard_field not in {f.name for f in wf.forms[t.form].fields}:
+                p.add(f"{path}.guard_field", f"「{t.guard_field}」不是本操作表单中的字段")
         if t.countersign:
             cs = t.countersign
             if cs.role and cs.role not in org.role_names:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -132,6 +132,86 @@ def clause(value: Any) -> str:
     return names(value).rstrip(_CLAUSE_END)
 
 
+# what may end a sentence or a line of a list; a closing quote or bracket ends one when what it closes did
+_SENTENCE_END = "。！？；：…"
+_CLOSERS = "”’）》」』"
+
+
+def _sentence(line: str) -> str:
+    """One line as a sentence: its own end kept ("；" in a list, "！"), a trailing "，" or "、" made "。",
+    "。" added when it has none ("共约60人" → "共约60人。"), a doubled "。。" made one."""
+    line = re.sub(r"。{2,}", "。", line.strip())
+    core = line.rstrip(_CLOSERS)
+    if core and core[-1] in _SENTENCE_END:
+        return line
+    if line and line[-1] in "，,、":
+        return line[:-1] + "。"
+    return line + "。" if line else line
+
+
+def sentences(value: Any) -> str:
+    """Filter: like `paragraphs`, each line its own paragraph, and each ending as a sentence does
+    (see `_sentence`): prose typed in a form reads as Chinese whether or not its last "。" was typed."""
+    text = paragraphs(value)
+    return "\a".join(_sentence(line) for line in text.split("\a")) if text else ""
+
+
+_SERIES_SPLIT = re.compile(r"\s*(?:[；;，,、\n]|(?<=》)\s*(?=《))\s*")
+
+
+def series(value: Any) -> str:
+    """Filter: items (a list, or text with one per line or separated by ；，、) joined as Chinese joins
+    them: "A和B", "A、B和C". For legal bases typed as "《安全生产法》第九十五条；《办法》。": a "；"
+    between two bases, or a full stop inside the sentence that cites them, reads wrong."""
+    if value is None or isinstance(value, jinja2.Undefined):
+        return ""
+    items = value if isinstance(value, (list, tuple)) else _SERIES_SPLIT.split(str(value))
+    parts = [clause(i).strip() for i in items]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return "".join(parts)
+    return "、".join(parts[:-1]) + "和" + parts[-1]
+
+
+def suffixed(value: Any, tail: str) -> str:
+    """Filter: `value` followed by `tail`, unless it already ends with the word `tail` ends with:
+    "重大隐患整改不力"|suffixed("的失信行为") → "重大隐患整改不力的失信行为", but "严重违法违规行为" stays
+    as it is (not "…行为的失信行为"), and "全员疏散逃生演练" + "实战演练" stays "全员疏散逃生演练"."""
+    text = names(value).strip()
+    if not text:
+        return ""
+    word = tail.lstrip("的")[-2:]
+    return text if word and text.endswith(word) else text + tail
+
+
+def _date_of(value: Any) -> date | None:
+    d = _as_datetime(value)
+    return d.date() if isinstance(d, datetime) else d
+
+
+def add_days(value: Any, days: int) -> str:
+    """Filter: an ISO date `days` later ("2024-03-14"|add_days(1) → "2024-03-15"); anything else unchanged."""
+    d = _date_of(value)
+    if d is None:
+        return "" if value is None or isinstance(value, jinja2.Undefined) else str(value)
+    return (d + timedelta(days=int(days))).isoformat()
+
+
+def add_years(value: Any, years: Any) -> str:
+    """Filter: an ISO date `years` later (29 February → 28 February); anything else unchanged."""
+    d = _date_of(value)
+    if d is None:
+        return "" if value is None or isinstance(value, jinja2.Undefined) else str(value)
+    try:
+        n = int(years)
+    except (TypeError, ValueError):
+        return d.isoformat()
+    try:
+        return d.replace(year=d.year + n).isoformat()
+    except ValueError:  # 29 February in a year without it
+        return d.replace(year=d.year + n, day=28).isoformat()
+
+
 _DIGITS = "零一二三四五六七八九"
 
 
@@ -150,4 +230,5 @@ def cn_number(value: Any) -> str:
 
 
 FILTERS = {"cn_date": cn_date, "cn_datetime": cn_datetime, "num": num, "names": names,
-           "paragraphs": paragraphs, "cn_number": cn_number, "clause": clause}
+           "paragraphs": paragraphs, "sentences": sentences, "cn_number": cn_number, "clause": clause,
+           "series": series, "suffixed": suffixed, "add_days": add_days, "add_years": add_years}

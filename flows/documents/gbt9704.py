@@ -217,10 +217,11 @@ STYLES: dict[str, ParaStyle] = {s.style_id: s for s in [
     # Normal is the body text: 3号仿宋, justified, first line indented two characters
     ParaStyle("Normal", "Normal", first_chars=2),
     ParaStyle("GBBanner", "发文机关标志", font=XIAOBIAOSONG, size=BANNER_SIZE, align="center", color=RED,
-              before=mm_to_twips(35) - 120, line=None, line_rule="auto", snap_to_grid=False),
+              before=mm_to_twips(35) - 120, line=240, line_rule="auto", snap_to_grid=False),
     ParaStyle("GBDocNumber", "发文字号", align="center", before=lines(2)),
     ParaStyle("GBIssueNumber", "纪要期号", align="center", before=lines(1)),
-    ParaStyle("GBMinutesMeta", "纪要编发机关和日期", align="left", left=chars(1), right=chars(1)),
+    # no indents: its red rule spans the text width; tab stops set the issuer and the date one character in
+    ParaStyle("GBMinutesMeta", "纪要编发机关和日期", align="left"),
     ParaStyle("GBTitle", "公文标题", font=XIAOBIAOSONG, size=SIZE_2, align="center", before=lines(2),
               after=0, keep_next=True, snap_to_grid=False),
     ParaStyle("GBIssuerHead", "文书机关名称", font=XIAOBIAOSONG, size=SIZE_2, align="center",
@@ -244,7 +245,7 @@ STYLES: dict[str, ParaStyle] = {s.style_id: s for s in [
     ParaStyle("GBNote", "版记", size=SIZE_4, align="left", left=chars(1, SIZE_4), right=chars(1, SIZE_4),
               snap_to_grid=False),
     ParaStyle("GBReceipt", "签收栏", align="left", before=lines(2)),
-    ParaStyle("GBPageNumber", "页码", font=SONGTI, size=SIZE_4, line=None, line_rule="auto",
+    ParaStyle("GBPageNumber", "页码", font=SONGTI, size=SIZE_4, line=240, line_rule="auto",
               snap_to_grid=False),
 ]}
 
@@ -292,7 +293,7 @@ def _define_styles(doc: DocumentObject) -> None:
     set_tabs(doc.styles["发文机关署名"].element.get_or_add_pPr(), tab_axis)
     set_tabs(doc.styles["成文日期"].element.get_or_add_pPr(), tab_axis)
     set_tabs(doc.styles["纪要编发机关和日期"].element.get_or_add_pPr(),
-             [("right", TEXT_WIDTH_TWIPS - chars(1))])
+             [("left", chars(1)), ("right", TEXT_WIDTH_TWIPS - chars(1))])
     set_tabs(doc.styles["版记"].element.get_or_add_pPr(), [("right", TEXT_WIDTH_TWIPS - chars(1, SIZE_4))])
     # character style for the 黑体 labels (出席：) and 楷体 lead-ins (（一）……。)
     for name, style_id, font in (("黑体标签", "GBLabel", HEITI), ("楷体引领", "GBLead", KAITI)):
@@ -468,8 +469,10 @@ def paragraph(container, style: str, *runs: Run, page_break_before: bool = False
     return p
 
 
-def red_rule(p, space_pt: int = 11) -> None:
-    """The red separator line the full text width, about 4 mm below the paragraph's text."""
+def red_rule(p, space_pt: int = 7) -> None:
+    """The red separator line the full text width, 4 mm below the characters of the paragraph's text (GB/T 9704
+    7.2.4 for 发文字号): the border's 7 pt distance is counted from the foot of the exact 28.95 pt line, which
+    ends about 1.5 mm under the characters (measured in the PDF preview: 4.0 mm)."""
     set_border(p._p.get_or_add_pPr(), "bottom", color=RED, size_eighths=12, space_pt=space_pt)
 
 
@@ -621,9 +624,12 @@ def version_note(doc: DocumentObject, cc_label: str = "抄送") -> None:
 
 
 def anchor_paragraph(doc: DocumentObject) -> None:
-    """A 1 pt empty paragraph: a Word body must end with a paragraph, not a table."""
+    """A 1 pt empty paragraph: a Word body must end with a paragraph, not a table. Off the line grid (on it, it
+    would take a whole 28.95 pt line and push itself onto an empty page under a 版记 set at the foot)."""
     p = doc.add_paragraph(style="Normal")
     pPr = p._p.get_or_add_pPr()
+    _set(_child(pPr, "w:snapToGrid"), val="0")
+    _set(_child(pPr, "w:widowControl"), val="0")
     set_spacing(pPr, line=20, rule="exact")
     set_indent(pPr)
     rPr = _child(pPr, "w:rPr")

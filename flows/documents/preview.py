@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from flows.documents import gbt9704
+from flows.documents.page_check import layout_problems, read_pdf
 from flows.documents.rendering import TemplateError, render_to, template_variables
 
 
@@ -27,7 +28,8 @@ class PreviewError(RuntimeError):
 
 PREVIEW_PACKAGES = "libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai"
 
-# how a Linux preview substitutes the office's Windows fonts (fonts-noto-cjk, fonts-arphic-ukai)
+# how a Linux preview substitutes the office's Windows fonts: Fandol's 仿宋 and 楷体 (`make preview-fonts` takes them
+# out of Debian's texlive-lang-chinese), then fonts-noto-cjk and fonts-arphic-ukai
 FONT_SUBSTITUTES = {
     gbt9704.FANGSONG: ("FandolFang", "Noto Serif CJK SC"), "仿宋": ("FandolFang", "Noto Serif CJK SC"),
     gbt9704.KAITI: ("AR PL UKai CN", "FandolKai"), "楷体": ("AR PL UKai CN", "FandolKai"),
@@ -55,33 +57,65 @@ def _fontconfig_file() -> Path:
     return path
 
 
+def font_substitutes() -> dict[str, str]:
+    """Which installed face the preview sets for each of the office's fonts (fontconfig's choice, `fc-match`)."""
+    if shutil.which("fc-match") is None:
+        return {}
+    env = dict(os.environ, FONTCONFIG_FILE=str(_fontconfig_file()))
+    used = {}
+    for family in (gbt9704.FANGSONG, gbt9704.KAITI, gbt9704.HEITI, gbt9704.XIAOBIAOSONG, gbt9704.SONGTI):
+        proc = subprocess.run(["fc-match", "-f", "%{family[0]}", family], capture_output=True, text=True,
+                              env=env, timeout=30, check=False)
+        used[family] = proc.stdout.strip() or "（未找到）"
+    return used
+
+
+def substitutes_note() -> str:
+    """One line for the preview's reader: 字体替代：仿宋_GB2312→FandolFang，…; a missing Fandol face is said."""
+    used = font_substitutes()
+    note = "预览字体替代：" + "，".join(f"{k}→{v}" for k, v in used.items())
+    if used and used.get(gbt9704.FANGSONG) != "FandolFang":
+        note += "（未安装 FandolFang 仿宋字体，预览中的仿宋为替代字体；运行 make preview-fonts 安装）"
+    return note
+
+
 def office_command() -> str | None:
     return shutil.which("libreoffice") or shutil.which("soffice")
 
 
 def to_pdf(docx_path: Path, out_dir: Path, timeout: float = 180) -> Path:
     """Convert with `libreoffice --headless --convert-to pdf`; Windows fonts are substituted for the preview."""
+    return to_pdfs([docx_path], out_dir, timeout)[0]
+
+
+def to_pdfs(docx_paths: list[Path], out_dir: Path, timeout: float = 300) -> list[Path]:
+    """Convert several documents in one LibreOffice start (its start-up is most of a single conversion)."""
     exe = office_command()
     if exe is None:
         raise PreviewError("未找到 LibreOffice（libreoffice 或 soffice 命令），无法生成 PDF 预览。"
                            f"请安装 Debian 软件包：{PREVIEW_PACKAGES}")
-    docx_path, out_dir = Path(docx_path).resolve(), Path(out_dir)
-    if not docx_path.is_file():
-        raise PreviewError(f"文件不存在：{docx_path}")
+    sources = [Path(p).resolve() for p in docx_paths]
+    for src in sources:
+        if not src.is_file():
+            raise PreviewError(f"文件不存在：{src}")
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pdf = out_dir / f"{docx_path.stem}.pdf"
-    pdf.unlink(missing_ok=True)
+    pdfs = [out_dir / f"{src.stem}.pdf" for src in sources]
+    for pdf in pdfs:
+        pdf.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="flows-lo-") as profile:
         env = dict(os.environ, FONTCONFIG_FILE=str(_fontconfig_file()), HOME=profile)
         cmd = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-               "--nolockcheck", "--nodefault", "--convert-to", "pdf", "--outdir", str(out_dir), str(docx_path)]
+               "--nolockcheck", "--nodefault", "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, sources)]
         try:
             proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            raise PreviewError(f"LibreOffice 转换超时（{timeout:.0f} 秒）：{docx_path.name}") from None
-    if proc.returncode != 0 or not pdf.exists():
-        raise PreviewError(f"LibreOffice 转换失败（退出码 {proc.returncode}）：{(proc.stderr or proc.stdout).strip()}")
-    return pdf
+            raise PreviewError(f"LibreOffice 转换超时（{timeout:.0f} 秒）：{'、'.join(s.name for s in sources)}") from None
+    missing = [pdf.name for pdf in pdfs if not pdf.exists()]
+    if proc.returncode != 0 or missing:
+        raise PreviewError(f"LibreOffice 转换失败（退出码 {proc.returncode}，未生成 {'、'.join(missing) or '无'}）："
+                           f"{(proc.stderr or proc.stdout).strip()}")
+    return pdfs
 
 
 def to_png(docx_path: Path, out_dir: Path, dpi: int = 110) -> list[Path]:
@@ -124,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             print(out / f"{args.file.stem}.pdf")
             for png in pngs:
                 print(png)
+            print(substitutes_note(), file=sys.stderr)
+            problems = layout_problems(read_pdf(out / f"{args.file.stem}.pdf"))
+            print("版式检查：" + ("未发现问题" if not problems else "；".join(problems)), file=sys.stderr)
         elif args.command == "render":
             context = json.loads(args.data.read_text(encoding="utf-8"))
             out = args.out or Path.cwd() / f"{args.template.stem}-渲染结果.docx"

@@ -40,7 +40,7 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from lxml import etree
 
-from flows.documents import gbt9704
+from flows.documents import gbt9704, pagination
 from flows.documents.filters import FILTERS
 from flows.documents.sandbox_limits import BoundedSandbox, LimitExceeded, Limits, budget
 
@@ -219,6 +219,7 @@ def render(template_path: Path, context: Mapping[str, Any], limits: Limits | Non
         with budget(limits or LIMITS):
             tpl.render(_context(context), jinja_env=ENV, autoescape=True)
         gbt9704.fit_banners(tpl.docx)
+        pagination.finish_layout(tpl.docx)
         out = io.BytesIO()
         tpl.save(out)
     except TemplateError:

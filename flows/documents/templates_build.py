@@ -13,7 +13,10 @@ What the placeholders may use (the context `flows.documents.render` receives):
   extra — values computed by the caller (deadlines, periods); the workflow's settings fill in
           names it lacks (extra.listing_years ← settings.listing_years)
   case.deadlines.<timer> — deadline dates by timer name, a fallback for extra's dates
-Filters: cn_date, cn_datetime, num, names, paragraphs, cn_number (see flows/documents.py).
+  case.documents.<template> — number/date of a document the case issued before (the 告知书 a 决定 cites)
+  case.periods.<timer> — start/end/days of a running period, both ends counted (the 公示期)
+Filters: cn_date, cn_datetime, num, names, paragraphs, sentences, series, suffixed, add_days, add_years,
+cn_number, clause (see flows/documents/filters.py).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from docx.shared import Mm, Twips
 
 from flows.documents import gbt9704 as g
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "configs" / "templates"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "configs" / "templates"
 
 ISSUER = '{{ doc.issuer or "县交通运输局" }}'
 
@@ -46,7 +49,7 @@ def minutes_header(doc, banner: str, title: str) -> None:
     """纪要标志 (red), 期号, the issuing office and date above a red rule, then the title."""
     g.paragraph(doc, "GBBanner", "{{ doc.minutes or doc.banner or \"" + banner + "\" }}")
     g.paragraph(doc, "GBIssueNumber", "{{ doc.number }}")
-    g.red_rule(g.paragraph(doc, "GBMinutesMeta", ISSUER + "\t{{ doc.date }}"), space_pt=6)
+    g.red_rule(g.paragraph(doc, "GBMinutesMeta", "\t" + ISSUER + "\t{{ doc.date }}"), space_pt=6)
     spaced_after(g.paragraph(doc, "GBTitle", "{{ doc.title or " + title + " }}"))
 
 
@@ -117,7 +120,7 @@ def plan_publish_notice(doc) -> None:
     tag(doc, "endif")
     tag(doc, "if case.data.draft_summary")
     h1(doc, "一、本次修订的主要内容")
-    body(doc, "{{ case.data.draft_summary|paragraphs }}")
+    body(doc, "{{ case.data.draft_summary|sentences }}")
     h1(doc, "二、有关要求")
     tag(doc, "else")
     h1(doc, "有关要求如下：")
@@ -143,12 +146,12 @@ def expert_review_minutes(doc) -> None:
     h1(doc, "一、评审专家组")
     body(doc, "评审专家组由{{ case.data.experts|length }}名专家组成：")
     g.data_table(doc, ["序号", "姓名", "职称", "工作单位"],
-                 ["{{ loop.index }}", "{{ e.name }}", "{{ e.title }}", "{{ e.unit }}"],
+                 ["{{ loop.index }}", "{{ e.name }}", "{{ e.title or \"\" }}", "{{ e.unit or \"\" }}"],
                  [16, 30, 40, 70], loop="e in case.data.experts")
     h1(doc, "二、主要修订内容")
-    body(doc, "{{ case.data.draft_summary|paragraphs }}")
+    body(doc, "{{ case.data.draft_summary|sentences }}")
     h1(doc, "三、评审意见")
-    body(doc, "{{ case.data.review_conclusion|paragraphs }}")
+    body(doc, "{{ case.data.review_conclusion|sentences }}")
     h1(doc, "四、评审结论")
     body(doc, "{% if case.data.review_passed %}专家组同意《{{ case.data.plan_name }}》通过评审。请{{ case.data.owner_unit }}"
               "按照评审意见进一步修改完善后，按程序报局审批印发。{% else %}专家组认为预案修订稿尚不具备印发条件，"
@@ -200,9 +203,9 @@ def drill_notice(doc) -> None:
     h1(doc, "四、参演单位及人员")
     body(doc, "{{ case.data.participants|paragraphs }}")
     h1(doc, "五、演练内容")
-    body(doc, "{{ case.data.scheme_summary|paragraphs }}")
+    body(doc, "{{ case.data.scheme_summary|sentences }}")
     h1(doc, "六、集合时间地点及要求")
-    body(doc, "{{ case.data.assembly|paragraphs }}")
+    body(doc, "{{ case.data.assembly|sentences }}")
     h1(doc, "七、工作要求")
     lead(doc, "（一）高度重视，精心准备。", "各参演单位要按照演练方案做好人员、装备和物资准备，明确专人负责，"
                                        "确保演练各环节衔接顺畅。")
@@ -222,9 +225,9 @@ def drill_evaluation_minutes(doc) -> None:
     body(doc, "本次演练于{{ (case.data.executed_date or case.data.planned_date)|cn_date }}在{{ case.data.location }}举行，"
               "采用{{ case.data.drill_kind }}形式，演练场景为{{ case.data.scenario }}"
               "{% if case.data.participant_count %}，参演{{ case.data.participant_count|num }}人{% endif %}。")
-    body(doc, "{{ case.data.execution_summary|paragraphs }}")
+    body(doc, "{{ case.data.execution_summary|sentences }}")
     h1(doc, "二、评估结论")
-    body(doc, "{{ case.data.evaluation|paragraphs }}")
+    body(doc, "{{ case.data.evaluation|sentences }}")
     h1(doc, "三、存在问题及整改要求")
     tag(doc, "if case.data.problems_found and case.data.problems")
     body(doc, "会议认为，本次演练暴露出以下问题，须限期整改：")
@@ -257,12 +260,12 @@ def enforcement_header(doc, title: str, *, addressee: str | None = ENTERPRISE_AD
 
 def blacklist_prior_notice(doc) -> None:
     enforcement_header(doc, "安全生产失信行为事先告知书")
-    body(doc, "经调查核实，你单位存在{{ case.data.reason }}的失信行为，主要事实如下：")
-    body(doc, "{{ case.data.facts|paragraphs }}")
+    body(doc, "经调查核实，你单位存在{{ case.data.reason|suffixed(\"的失信行为\") }}，主要事实如下：")
+    body(doc, "{{ case.data.facts|sentences }}")
     tag(doc, "if case.data.investigation_findings")
-    body(doc, "经调查核实：{{ case.data.investigation_findings|paragraphs }}")
+    body(doc, "{{ case.data.investigation_findings|sentences }}")
     tag(doc, "endif")
-    body(doc, "依据{{ case.data.legal_basis|clause or \"安全生产失信行为联合惩戒有关规定\" }}，本机关拟将你单位列入安全生产失信"
+    body(doc, "依据{{ case.data.legal_basis|series or \"安全生产失信行为联合惩戒有关规定\" }}，本机关拟将你单位列入安全生产失信"
               "黑名单，列入期限{{ extra.listing_years or 3 }}年，并依法依规实施联合惩戒。")
     body(doc, "根据有关规定，你单位对上述拟列入事项享有陈述、申辩的权利。如有异议，可在收到本告知书之日起"
               "{{ extra.defense_days }}个工作日内（{{ (extra.defense_deadline or case.deadlines.defense_period)"
@@ -277,21 +280,30 @@ def blacklist_prior_notice(doc) -> None:
 def blacklist_decision(doc) -> None:
     red_header(doc, '"关于将" ~ case.data.enterprise.name ~ "列入安全生产失信黑名单的决定"',
                addressee=ENTERPRISE_ADDRESSEE)
-    body(doc, "经调查核实，你单位存在{{ case.data.reason }}的失信行为，主要事实如下：")
-    body(doc, "{{ case.data.facts|paragraphs }}")
-    tag(doc, "if extra.notice_number")
-    body(doc, "本机关于{{ extra.notice_date|cn_date }}向你单位送达了《安全生产失信行为事先告知书》"
-              "（{{ extra.notice_number }}），告知了拟列入的事实、理由、依据及你单位依法享有的陈述、申辩权利。")
+    body(doc, "经调查核实，你单位存在{{ case.data.reason|suffixed(\"的失信行为\") }}，主要事实如下：")
+    body(doc, "{{ case.data.facts|sentences }}")
+    tag(doc, "set notice = case.documents.blacklist_prior_notice")
+    tag(doc, "if notice.number")
+    body(doc, "本机关于{{ notice.date|cn_date }}作出《安全生产失信行为事先告知书》（{{ notice.number }}）并送达你单位，"
+              "告知了拟列入的事实、理由、依据及你单位依法享有的陈述、申辩权利。")
     tag(doc, "endif")
-    tag(doc, "if case.data.defense_text")
-    body(doc, "你单位在规定期限内提出了陈述、申辩意见。经复核，{{ case.data.review_opinion|clause }}。")
-    tag(doc, "else")
+    # case.data.defense_outcome: which of the three ways into 审核决定 the case took (blacklist.yaml)
+    tag(doc, "set outcome = case.data.defense_outcome or (\"提出陈述申辩\" if case.data.defense_text else \"\")")
+    tag(doc, "if outcome == \"提出陈述申辩\"")
+    body(doc, "你单位{% if case.data.defense_date %}于{{ case.data.defense_date|cn_date }}{% endif %}提出了陈述、申辩意见。"
+              "{% if case.data.review_opinion %}经复核，{{ case.data.review_opinion|clause }}。{% endif %}")
+    tag(doc, "elif outcome == \"书面放弃陈述申辩\"")
+    body(doc, "你单位{% if case.data.waiver_date %}于{{ case.data.waiver_date|cn_date }}{% endif %}"
+              "书面表示放弃陈述、申辩的权利。")
+    tag(doc, "elif outcome == \"期满未提出陈述申辩\"")
     body(doc, "你单位在规定期限内未提出陈述、申辩意见。")
     tag(doc, "endif")
-    body(doc, "依据{{ case.data.legal_basis|clause or \"安全生产失信行为联合惩戒有关规定\" }}，本机关决定将你单位列入安全生产"
+    body(doc, "依据{{ case.data.legal_basis|series or \"安全生产失信行为联合惩戒有关规定\" }}，本机关决定将你单位列入安全生产"
               "失信黑名单，列入期限为{{ extra.listing_years or 3 }}年"
-              "{% if extra.listing_start %}（自{{ extra.listing_start|cn_date }}起至"
-              "{{ (extra.listing_end or case.deadlines.listing_term)|cn_date }}止）"
+              # listed from the day after the 公示期 ends, for the term (both ends included)
+              "{% set first = case.periods.publicity_period.end|add_days(1) %}"
+              "{% if first %}（自{{ first|cn_date }}起至"
+              "{{ first|add_years(extra.listing_years or 3)|add_days(-1)|cn_date }}止）"
               "{% endif %}。列入期间，依法依规对你单位实施以下联合惩戒措施：")
     tag(doc, "for m in case.data.measures")
     body(doc, "（{{ loop.index|cn_number }}）{{ m|clause }}。")
@@ -314,9 +326,10 @@ def blacklist_publicity(doc) -> None:
                  [ENTERPRISE, CREDIT_CODE, "{{ case.data.reason }}", "{{ extra.listing_years or 3 }}年"],
                  [44, 52, 40, 20], align=["left", "center", "left", "center"])
     g.paragraph(doc, "GBHeading1", "主要失信事实").paragraph_format.space_before = Twips(g.lines(0.5))
-    body(doc, "{{ case.data.facts|paragraphs }}")
-    body(doc, "公示期为{{ extra.publicity_days }}个工作日（{{ (extra.publicity_start or doc.date)|cn_date }}至"
-              "{{ (extra.publicity_end or case.deadlines.publicity_period)|cn_date }}）。公示期间，任何单位和个人"
+    body(doc, "{{ case.data.facts|sentences }}")
+    body(doc, "{% set period = case.periods.publicity_period %}"
+              "公示期为{{ period.days or extra.publicity_days }}个工作日"
+              "{% if period.start %}（{{ period.start|cn_date }}至{{ period.end|cn_date }}）{% endif %}。公示期间，任何单位和个人"
               "对公示内容有异议的，可以书面形式向" + ISSUER + "反映，反映时应提供真实姓名和联系方式，并附相关证据材料。")
     tag(doc, "if extra.contact")
     body(doc, "联系人及电话：{{ extra.contact }}")
@@ -325,6 +338,15 @@ def blacklist_publicity(doc) -> None:
 
 
 # ------------------------------------------------------------------ accidents
+
+def numbered(doc, condition: str, title: str, text: str) -> None:
+    """A 一、-level section shown only when `condition` holds, numbered by the template's counter `n`."""
+    tag(doc, f"if {condition}")
+    tag(doc, "set n = n + 1")
+    h1(doc, "{{ n|cn_number }}、" + title)
+    body(doc, text)
+    tag(doc, "endif")
+
 
 def accident_report(doc) -> None:
     g.paragraph(doc, "GBTitle", '{{ doc.title or case.data.place ~ case.data.accident_type ~ "事故调查报告" }}') \
@@ -350,35 +372,38 @@ def accident_report(doc) -> None:
          "直接经济损失{{ case.data.direct_loss|num }}万元。")
     lead(doc, "（{{ (4 if case.data.enterprise.name else 3)|cn_number }}）事故等级。",
          "{{ case.data.level }}事故。")
-    h1(doc, "二、事故经过")
-    body(doc, "{{ case.data.description|paragraphs }}")
-    h1(doc, "三、事故原因")
-    body(doc, "{{ case.data.cause|paragraphs }}")
-    h1(doc, "四、“一案三查”调查情况")
-    h2(doc, "（一）企业主体责任")
-    body(doc, "{{ case.data.enterprise_findings|paragraphs }}")
-    h2(doc, "（二）部门监管责任")
-    body(doc, "{{ case.data.supervision_findings|paragraphs }}")
-    h2(doc, "（三）属地管理和领导责任")
-    body(doc, "{{ case.data.territorial_findings|paragraphs }}")
-    h1(doc, "五、调查结论")
-    body(doc, "{{ case.data.report_summary|paragraphs }}")
-    h1(doc, "六、责任认定及处理建议")
+    # every further section is filled from the case or left out with its heading; the numbers close up
+    tag(doc, "set n = 1")
+    numbered(doc, "case.data.description", "事故经过", "{{ case.data.description|sentences }}")
+    numbered(doc, "case.data.cause", "事故原因", "{{ case.data.cause|sentences }}")
+    findings = [("enterprise_findings", "企业主体责任"), ("supervision_findings", "部门监管责任"),
+                ("territorial_findings", "属地管理和领导责任")]
+    tag(doc, "if " + " or ".join(f"case.data.{f}" for f, _ in findings))
+    tag(doc, "set n = n + 1")
+    h1(doc, "{{ n|cn_number }}、“一案三查”调查情况")
+    tag(doc, "set m = 0")
+    for field, title in findings:
+        tag(doc, f"if case.data.{field}")
+        tag(doc, "set m = m + 1")
+        h2(doc, "（{{ m|cn_number }}）" + title)
+        body(doc, "{{ case.data." + field + "|sentences }}")
+        tag(doc, "endif")
+    tag(doc, "endif")
+    numbered(doc, "case.data.report_summary", "调查结论", "{{ case.data.report_summary|sentences }}")
     tag(doc, "if case.data.responsible_persons")
+    tag(doc, "set n = n + 1")
+    h1(doc, "{{ n|cn_number }}、责任认定及处理建议")
     body(doc, "根据调查认定的事实，对事故有关责任人员提出处理建议如下：")
     g.data_table(doc, ["序号", "姓名", "单位及职务", "处理措施"],
                  ["{{ loop.index }}", "{{ p.name }}", "{{ p.role }}", "{{ p.measure }}"],
                  [16, 28, 70, 42], loop="p in case.data.responsible_persons",
                  align=["center", "center", "left", "center"])
-    tag(doc, "else")
-    body(doc, "对事故有关责任单位和责任人员的处理建议另行报批。")
     tag(doc, "endif")
-    h1(doc, "七、事故防范和整改措施")
-    body(doc, "{{ case.data.lessons|paragraphs }}")
+    numbered(doc, "case.data.lessons", "事故防范和整改措施", "{{ case.data.lessons|sentences }}")
     tag(doc, "if case.data.team")
     g.paragraph(doc, "GBAttachment", "附：事故调查组成员名单")
     g.data_table(doc, ["序号", "姓名", "单位", "调查组职务"],
-                 ["{{ loop.index }}", "{{ m.name }}", "{{ m.unit }}", "{{ m.duty }}"],
+                 ["{{ loop.index }}", "{{ m.name }}", "{{ m.unit or \"\" }}", "{{ m.duty or \"\" }}"],
                  [16, 28, 72, 40], loop="m in case.data.team", align=["center", "center", "left", "center"])
     tag(doc, "endif")
     signature(doc, issuer='{{ doc.issuer or "县交通运输局事故调查组" }}')
@@ -390,18 +415,18 @@ def accident_warning(doc) -> None:
               "生产安全事故，" + ACCIDENT_FIGURES + "，属{{ case.data.level }}事故。为深刻吸取事故教训，举一反三，"
               "严防类似事故发生，现将有关情况通报如下：")
     h1(doc, "一、事故基本情况")
-    body(doc, "{{ case.data.description|paragraphs }}")
+    body(doc, "{{ case.data.description|sentences }}")
     h1(doc, "二、事故原因")
-    body(doc, "{{ case.data.cause|paragraphs }}")
+    body(doc, "{{ case.data.cause|sentences }}")
     h1(doc, "三、责任追究情况")
     body(doc, "按照“四不放过”原则和“一案三查”要求，对事故有关责任人员作出如下处理：")
     tag(doc, "for p in case.data.responsible_persons")
     body(doc, "（{{ loop.index|cn_number }}）{{ p.role }}{{ p.name }}：{{ p.measure|clause }}。")
     tag(doc, "endfor")
     h1(doc, "四、整改落实情况")
-    body(doc, "{{ case.data.rectification|paragraphs }}")
+    body(doc, "{{ case.data.rectification|sentences }}")
     tag(doc, "if case.data.education")
-    body(doc, "{{ case.data.education|paragraphs }}")
+    body(doc, "{{ case.data.education|sentences }}")
     tag(doc, "endif")
     h1(doc, "五、工作要求")
     lead(doc, "（一）深刻吸取事故教训。", "各单位要立即组织传达学习本通报，深刻吸取事故教训，举一反三，"
@@ -409,7 +434,7 @@ def accident_warning(doc) -> None:
     lead(doc, "（二）全面排查整治隐患。", "各单位要针对事故暴露出的问题，立即开展一次安全隐患排查整治，做到整改责任、"
                                      "措施、资金、时限和预案“五到位”。")
     tag(doc, "if case.data.lessons")
-    lead(doc, "（三）落实防范措施。", "{{ case.data.lessons|paragraphs }}")
+    lead(doc, "（三）落实防范措施。", "{{ case.data.lessons|sentences }}")
     tag(doc, "endif")
     lead(doc, "（{{ '四' if case.data.lessons else '三' }}）严格落实安全生产责任。",
          "严格落实企业安全生产主体责任、部门监管责任和属地管理责任。对重大隐患整改不力、严重违法违规和发生有较大"
@@ -447,7 +472,7 @@ def accident_statistics(doc) -> None:
                      loop="r in rows", footer_rows=[totals])
     tag(doc, "if extra.analysis")
     h1(doc, "三、分析及工作建议")
-    body(doc, "{{ extra.analysis|paragraphs }}")
+    body(doc, "{{ extra.analysis|sentences }}")
     tag(doc, "endif")
     signature(doc)
     g.version_note(doc)

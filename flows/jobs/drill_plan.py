@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flows.core.errors import FlowError
 from flows.core.validate import parse_model
 from flows.core.workdays import WorkCalendar
+from flows.documents.filters import suffixed
 from flows.service import Service, reports
 from flows.service.yaml_files import read_yaml
 
@@ -102,7 +103,8 @@ def generate(year: int, plans: list[dict], enterprises: list[str], rules: DrillR
     rows.sort(key=lambda r: (r["planned_date"], r["plan_name"]))
     for i, row in enumerate(rows, 1):
         row["seq"] = i
-        row["drill_name"] = f"{row['plan_name']}{row['drill_kind']}（{row['period']}）"
+        # "…全员应急疏散逃生演练" already names a drill: not "…演练实战演练"
+        row["drill_name"] = f"{suffixed(row['plan_name'], row['drill_kind'])}（{row['period']}）"
     return rows
 
 

@@ -30,6 +30,7 @@ KEYS = {
     "workflow": "流程", "branches": "分支", "split": "拆分", "min": "最小值", "max": "最大值",
     "pattern": "格式", "max_length": "最长", "notify": "通知角色", "action": "到期处理", "rules": "规则",
     "title_template": "案件标题", "register": "登记册", "extends": "延期定时器", "from_field": "起算字段",
+    "guard_field": "提示所在字段",
 }
 HINTS = {
     "to": "在「状态」表中添加该状态，或改成已有的状态名称",
@@ -42,6 +43,7 @@ HINTS = {
     "documents": "先在「模板」中上传该文书模板，或改成已有的模板名称",
     "guard": "条件是表达式，如 passed == true 或 amount > 10；只能使用表单字段、settings 和 README 所列函数",
     "when": "条件是表达式，如 passed == true；只能使用表单字段、settings 和 README 所列函数",
+    "guard_field": "填写本流转表单中的一个字段名：条件不满足时，提示显示在该字段下",
     "name": "名称用小写英文字母、数字和下划线，以字母开头，且不与同类重复",
     "code": "编号前缀用 2–6 个大写英文字母，且不与其他流程重复",
     "transition": "填写本流程中某个流转的名称",

@@ -136,7 +136,8 @@ class DryRun:
         from flows.service.effects import document_context
 
         spec = catalogue.document_spec(self.svc.config.documents, self.draft.documents, template)
-        context = document_context(self.case, spec, "（试运行）", self.now, self.svc.org, self.wf.settings)
+        context = document_context(self.case, spec, "（试运行）", self.now, self.svc.org, self.wf.settings,
+                                   calendar=self.svc.ctx.calendar, definition=self.wf)
         path = catalogue.draft_template(self.svc.store, self.svc.config.templates_dir, self.draft.name,
                                         self.draft.templates, template)
         if path is None:

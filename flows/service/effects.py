@@ -92,7 +92,8 @@ def effect_label(svc: Service, effect: dict, case: dict | None = None) -> str:
     if kind == "register":
         return f"登记台账：{effect['table']}"
     if kind == "notify":
-        return "待办提醒" if effect.get("kind") == "task" else f"催办通知：{'、'.join(effect.get('roles', []))}"
+        roles = dict.fromkeys(effect.get("roles", []))  # each once (older effects may name a role twice)
+        return "待办提醒" if effect.get("kind") == "task" else f"催办通知：{'、'.join(roles)}"
     return kind
 
 
@@ -322,8 +323,9 @@ class EffectRunner:
 
     # ------------------------------------------------------------ documents' data
     def context(self, case: dict, template: str, spec: DocumentSpec, number: str, issued: datetime) -> dict:
-        return document_context(case, spec, number, issued, self.service.org,
-                                self.service.definition_of(case).settings)
+        definition = self.service.definition_of(case)
+        return document_context(case, spec, number, issued, self.service.org, definition.settings,
+                                calendar=self.service.ctx.calendar, definition=definition)
 
     # ------------------------------------------------------------ bookkeeping
     def _update_effect(self, case_id: str, effect_id: str, **changes) -> dict:
@@ -368,22 +370,33 @@ def _find(case: dict, effect_id: str) -> dict:
     raise FlowError(f"案件 {case['id']} 没有处理项 {effect_id}")
 
 
-def document_context(case: dict, spec: DocumentSpec, number: str, issued: datetime, org: Organisation, settings: dict) -> dict:
-    """What a template sees: the case, the document's heading lines, the workflow's settings, the 会签."""
+def document_context(case: dict, spec: DocumentSpec, number: str, issued: datetime, org: Organisation, settings: dict,
+                     calendar=None, definition=None) -> dict:
+    """What a template sees: the case, the document's heading lines, the workflow's settings, the 会签.
+
+    Besides its data and `deadlines` ({timer: due date in Chinese}), the case carries `documents`
+    ({template: {number, date, title}}: what it issued before, e.g. the 事先告知书 a 决定 cites) and
+    `periods` ({timer: {start, end, days}}, ISO dates: the days a running period counts, both ends
+    included: a period of N 工作日 entered on day D runs from the first working day after D to the
+    N-th, which is when its timer is due), given the calendar and the definition."""
     from flows.documents.filters import chinese_date
 
-    data = dict(case["data"])
+    data = _without_none(case["data"])  # an empty optional field prints nothing, never "None"
     for key, value in list(data.items()):  # people are shown by name
         user = org.user(value) if isinstance(value, str) else None
         if user is not None:
             data[key] = user.name
     deadlines = {d["timer"]: chinese_date(date.fromisoformat(d["due"][:10]))
                  for d in case.get("deadlines", []) if d.get("due")}
+    documents = {d["template"]: {"number": d.get("number") or "", "date": (d.get("issued_at") or "")[:10],
+                                 "title": d.get("title") or ""}
+                 for d in case.get("documents", []) if d.get("template")}
     values = {**data, "year": issued.year}
     return {
         "case": {"id": case["id"], "title": case["title"], "workflow": case["workflow"],
                  "unit": case.get("unit"), "created_at": case["created_at"], "data": data,
-                 "deadlines": deadlines},
+                 "deadlines": deadlines, "documents": documents,
+                 "periods": _periods(case, calendar, definition)},
         "doc": {"number": number, "issuer": spec.issuer, "banner": spec.minutes or spec.banner, "minutes": spec.minutes,
                 "date": chinese_date(issued.date()), "title": fill(spec.title, values),
                 "addressee": fill(spec.addressee, values), "cc": spec.cc, "printed_by": spec.printed_by,
@@ -391,3 +404,30 @@ def document_context(case: dict, spec: DocumentSpec, number: str, issued: dateti
         "settings": settings,
         "signatures": scope.signatures(case),  # each 会签's signers and answers (flows.core.scope)
     }
+
+
+def _without_none(value):
+    """A copy without the keys whose value is None, in rows of tables too (Jinja prints None as "None")."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def _periods(case: dict, calendar, definition) -> dict:
+    if calendar is None or definition is None:
+        return {}
+    from flows.core import deadlines as timers
+
+    out = {}
+    for d in case.get("deadlines", []):
+        timer = timers.timer_spec(definition, d) if d.get("due") and d.get("entered") else None
+        if timer is None:
+            continue
+        since = case["data"].get(timer.from_field) if timer.from_field else None  # a period counted from a date field
+        entered, due = engine.parse_moment(since or d["entered"]).date(), date.fromisoformat(d["due"][:10])
+        start = calendar.add_workdays(entered, 1) if timer.unit == "workdays" else entered
+        days = calendar.workdays_between(entered, due) if timer.unit == "workdays" else (due - entered).days
+        out[d["timer"]] = {"start": start.isoformat(), "end": due.isoformat(), "days": days}
+    return out

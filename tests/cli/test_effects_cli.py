@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flows.service import open_service
@@ -14,11 +14,12 @@ from flows.service.effects import EffectRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = {"drill_name": "疏散演练", "plan_name": "客运站场人员疏散现场处置方案", "plan_kind": "现场处置方案",
-         "drill_kind": "实战演练", "scenario": "客运站场疏散", "planned_date": "2025-04-15", "owner_unit": "运输管理科"}
+         "drill_kind": "实战演练", "scenario": "客运站场疏散", "owner_unit": "运输管理科",
+         "planned_date": (date.today() + timedelta(days=60)).isoformat()}  # real time: a notice announces a drill ahead
 STEPS = [("begin_scheme", "awb_zhang", None),
          ("submit_scheme", "awb_zhang", {"location": "站", "participants": "甲", "scheme_summary": "乙"}),
          ("approve_scheme", "awb_head", None),
-         ("send_notice", "awb_zhang", {"notice_date": "2025-04-01", "assembly": "集合"})]
+         ("send_notice", "awb_zhang", {"notice_date": date.today().isoformat(), "assembly": "集合"})]
 
 
 def cli(*args):
@@ -94,6 +95,7 @@ def test_effects_with_nothing_left_behind(tmp_path):
 
 KILLED = """
 import sys, time
+from datetime import date
 from pathlib import Path
 from flows.service import open_service
 from flows.service.effects import EffectRunner
@@ -104,7 +106,7 @@ def hangs(self, case_id, effect_id):
 
 EffectRunner._do_document = hangs
 svc = open_service(sys.argv[1])                  # effects run inline, claimed in the action's own commit
-svc.act(sys.argv[2], "send_notice", "awb_zhang", {"notice_date": "2025-04-01", "assembly": "集合"})
+svc.act(sys.argv[2], "send_notice", "awb_zhang", {"notice_date": date.today().isoformat(), "assembly": "集合"})
 """
 
 

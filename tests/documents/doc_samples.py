@@ -96,9 +96,8 @@ BLACKLIST_DATA = {
     "facts": "2023年11月，县交通运输综合行政执法大队检查发现你单位3辆营运客车动态监控装置长期离线 & 驾驶员疲劳驾驶报警未处置<共计126次>。\n经责令限期整改，逾期仍未完成整改。",
     "investigation_findings": "上述事实有现场检查笔录、责令限期整改通知书和动态监控平台数据为证。",
     "legal_basis": "《安全生产失信行为联合惩戒对象管理办法》第五条",
-    "defense_text": "",
-    "review_opinion": "",
     "decision_date": "2024-03-05",
+    "defense_outcome": "期满未提出陈述申辩",   # computed by the workflow: the period ran out
     "measures": ["列为重点监管对象并提高检查频次", "限制参与政府采购和招投标", "在信用平台公开"],
 }
 
@@ -163,11 +162,14 @@ def contexts() -> dict[str, dict]:
     drill = case("drill", "YL-2024-0007", DRILL_DATA["drill_name"], DRILL_DATA)
     black = case("blacklist", "HMD-2024-0002", "县顺达客运有限公司失信黑名单", BLACKLIST_DATA)
     acc = case("accident", "SG-2024-0001", "G204国道县城段K12+300处道路运输事故", ACCIDENT_DATA)
+    # what the service adds to a case (flows.service.effects.document_context): the documents it issued
+    # before, and its running periods (the 公示期 entered on 5 March: 7 working days, 6 to 14 March)
+    black["documents"] = {"blacklist_prior_notice": {"number": "县交信告〔2024〕2号", "date": "2024-02-26",
+                                                     "title": "安全生产失信行为事先告知书"}}
+    black["periods"] = {"publicity_period": {"start": "2024-03-06", "end": "2024-03-14", "days": 7}}
     blacklist_extra = {
         "defense_days": 5, "defense_deadline": "2024-03-12", "listing_years": 3, "repair_min_years": 1,
-        "publicity_days": 7, "publicity_start": "2024-03-06", "publicity_end": "2024-03-14",
-        "listing_start": "2024-03-15", "listing_end": "2027-03-14",
-        "notice_date": "2024-02-26", "notice_number": "县交信告〔2024〕2号", "contact": "刘洋 0513-8888 1234",
+        "publicity_days": 7, "contact": "刘洋 0513-8888 1234",
     }
     accident_wf = load_config(ROOT / "configs").workflows["accident"]  # judges the level of a row without one
     stats = statistics_context("2024年第一季度", ACCIDENTS_Q1, workflow=accident_wf,

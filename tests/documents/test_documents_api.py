@@ -242,10 +242,12 @@ def test_workflow_settings_and_timer_deadlines_fill_in_for_extra(templates_dir, 
     ctx["extra"] = {"listing_years": 2}          # explicit extra wins over settings
     text = squeeze(all_text(open_docx(render(templates_dir / "blacklist_prior_notice.docx", ctx))))
     assert "列入期限2年" in text
-    pub = {"case": dict(base["case"], deadlines={"publicity_period": "2024年3月14日"}),
+    # a period the service reports (case.periods): issued on 5 March, 7 working days are 6 to 14 March
+    pub = {"case": dict(base["case"], periods={"publicity_period": {"start": "2024-03-06", "end": "2024-03-14",
+                                                                    "days": 7}}),
            "doc": dict(samples["blacklist_publicity"]["doc"]), "settings": {"publicity_days": 7, "listing_years": 3}}
     text = squeeze(all_text(open_docx(render(templates_dir / "blacklist_publicity.docx", pub))))
-    assert "公示期为7个工作日（2024年3月5日至2024年3月14日）" in text
+    assert "公示期为7个工作日（2024年3月6日至2024年3月14日）" in text
 
 
 def test_minutes_banner_may_come_as_doc_banner(templates_dir, samples):

@@ -70,3 +70,23 @@ def test_png_pages(previews):
     pages = to_png(made["accident_warning"][1], out / "png")
     assert len(pages) >= 2 and all(p.stat().st_size > 10_000 for p in pages)
     assert [p.name for p in pages][0] == "accident_warning-1.png"
+
+
+def test_preview_sets_fangsong_in_a_real_fangsong_face():
+    """仿宋 in the preview is Fandol's 仿宋 (make preview-fonts installs it), not a Song or a sans substitute."""
+    from flows.documents import gbt9704
+    from flows.documents.preview import font_substitutes, substitutes_note
+
+    used = font_substitutes()
+    assert used[gbt9704.FANGSONG] == "FandolFang", used
+    assert "未安装" not in substitutes_note()
+
+
+def test_preview_command_reports_fonts_and_layout(previews, capsys):
+    from flows.documents.preview import main
+
+    out, made = previews
+    assert main(["preview", str(made["accident_warning"][1]), "--out", str(out / "cli")]) == 0
+    err = capsys.readouterr().err
+    assert "预览字体替代：仿宋_GB2312→FandolFang" in err
+    assert "版式检查：未发现问题" in err

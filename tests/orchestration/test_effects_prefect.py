@@ -116,7 +116,8 @@ def test_linked_case_and_its_document_through_prefect(served):
     svc.act(cid, "finish_enterprise", "ygk_liu", {"enterprise_findings": "未落实", "enterprise_liable": True})
     svc.act(cid, "finish_supervision", "gh_sun", {"supervision_findings": "检查流于形式"})
     svc.act(cid, "finish_territorial", "zf_feng", {"territorial_findings": "网格盲区"})
-    svc.act(cid, "submit_report", "awb_zhang", {"cause": "疲劳驾驶", "report_summary": "责任事故"})
+    svc.act(cid, "submit_report", "awb_zhang", {"cause": "疲劳驾驶", "report_summary": "责任事故",
+                                                "lessons": "落实防范措施。"})
     svc.act(cid, "approve_report", "juzhang")
     svc.act(cid, "decide_accountability", "awb_zhang",
             {"responsible_persons": [{"name": "钱某", "role": "安全经理", "measure": "行政处罚"}], "wide_impact": False})

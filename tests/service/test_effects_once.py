@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,12 +19,13 @@ from flows.service.effects import EffectRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = {"drill_name": "疏散演练", "plan_name": "客运站场人员疏散现场处置方案", "plan_kind": "现场处置方案",
-         "drill_kind": "实战演练", "scenario": "客运站场疏散", "planned_date": "2025-04-15", "owner_unit": "运输管理科"}
+         "drill_kind": "实战演练", "scenario": "客运站场疏散", "owner_unit": "运输管理科",
+         "planned_date": (date.today() + timedelta(days=60)).isoformat()}  # real time: a notice announces a drill ahead
 TO_NOTIFYING = [("begin_scheme", "awb_zhang", None),
                 ("submit_scheme", "awb_zhang", {"location": "站", "participants": "甲", "scheme_summary": "乙"}),
                 ("approve_scheme", "awb_head", None)]
 # the steps the workers race through: two of them issue a document (a 发文字号, then a 纪要期号)
-STEPS = [("send_notice", "awb_zhang", {"notice_date": "2025-04-01", "assembly": "集合"}),
+STEPS = [("send_notice", "awb_zhang", {"notice_date": date.today().isoformat(), "assembly": "集合"}),
          ("execute", "awb_zhang", {"executed_date": "2025-04-15", "participant_count": 30, "execution_summary": "完成"}),
          ("evaluate_ok", "awb_head", {"evaluation_date": "2025-04-18", "attendees": "张明", "evaluation": "良好",
                                       "problems_found": False})]

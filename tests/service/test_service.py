@@ -39,23 +39,24 @@ def test_running_case_stays_on_its_version_and_same_version_must_not_change(tmp_
     data = tmp_path / "data"
     svc = open_service(data, config=load_config(configs), clock=clock)
     cid = svc.start("drill", "awb_zhang", DRILL)["id"]
+    shipped = svc.case(cid)["workflow_version"]
     svc.close()
 
     # an admin renames a step but forgets to raise the version: refused, plainly
     _edit_drill(configs, lambda d: d["transitions"][0].update(label="着手编制方案"))
-    with pytest.raises(FlowError, match="version 改为 2"):
+    with pytest.raises(FlowError, match=f"version 改为 {shipped + 1}"):
         open_service(data, config=load_config(configs), clock=clock)
 
-    # v2 removes the 'begin_scheme' step: new cases use it, the running case keeps v1
+    # the next version renames the 'begin_scheme' step: new cases use it, the running case keeps its own
     def v2(d):
-        d["version"] = 2
+        d["version"] = shipped + 1
         d["transitions"][0].update({"label": "着手编制方案"})
     _edit_drill(configs, v2)
     svc = open_service(data, config=load_config(configs), clock=clock)
     new = svc.start("drill", "awb_zhang", DRILL)
-    assert new["workflow_version"] == 2
+    assert new["workflow_version"] == shipped + 1
     old = svc.act(cid, "begin_scheme", "awb_zhang")
-    assert old["workflow_version"] == 1 and old["active"] == ["scheme_drafting"]
+    assert old["workflow_version"] == shipped and old["active"] == ["scheme_drafting"]
     assert [a.label for a in svc.actions(new["id"], "awb_zhang") if a.name == "begin_scheme"] == ["着手编制方案"]
     svc.close()
 

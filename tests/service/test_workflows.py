@@ -45,10 +45,12 @@ def test_accident_happy_path_with_parallel_join_linked_blacklist_and_four_princi
     assert case["active"] == ["reporting"]
     persons = [{"name": "钱某", "role": "安全经理", "measure": "行政处罚"}]
     case = service.act(cid, "submit_report", "awb_zhang", {"cause": "疲劳驾驶", "report_summary": "责任事故",
+                                                          "lessons": "落实防范措施。",
                                                           "responsible_persons": persons})
     case = service.act(cid, "return_report", "juzhang", comment="原因分析不够深入")
     assert case["active"] == ["reporting"]
     service.act(cid, "submit_report", "awb_zhang", {"cause": "疲劳驾驶、超速", "report_summary": "责任事故",
+                                                    "lessons": "落实防范措施。",
                                                     "responsible_persons": persons})
     case = service.act(cid, "approve_report", "juzhang")
     assert docs(case) == ["accident_report"] and case["documents"][0]["number"].startswith("县交调〔2025〕")
@@ -77,7 +79,7 @@ def _accident_to_warning(service, supervised):
     service.act(cid, "finish_enterprise", "ygk_liu", {"enterprise_findings": "a", "enterprise_liable": True})
     service.act(cid, "finish_supervision", "gh_sun", {"supervision_findings": "b"})
     service.act(cid, "finish_territorial", "zf_feng", {"territorial_findings": "c"})
-    service.act(cid, "submit_report", "awb_zhang", {"cause": "c", "report_summary": "s",
+    service.act(cid, "submit_report", "awb_zhang", {"cause": "c", "report_summary": "s", "lessons": "l",
                                                     "responsible_persons": [{"name": "李某", "role": "驾驶员",
                                                                              "measure": "移送司法机关"}]})
     service.act(cid, "approve_report", "fenguan")

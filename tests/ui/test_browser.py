@@ -9,6 +9,7 @@ at as an office clerk would.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -54,9 +55,16 @@ ACCIDENT_REPORT = {"occurred_at": "2026-11-20T08:30", "place": "城东客运站"
                    "enterprise": {"name": "通达客运有限公司", "credit_code": "91320600MA1MXK3P27"}}
 INVESTIGATORS = {"enterprise_investigator": "gh_sun", "supervision_investigator": "zf_feng",
                  "territorial_investigator": "jsk_head"}
+
+
+def days_ahead(n: int) -> str:
+    """A date `n` days from today: a drill notice is refused for a drill date already past, so no fixed dates."""
+    return (date.today() + timedelta(days=n)).isoformat()
+
+
 DRILL_PLAN = {"drill_name": "客运站火灾疏散桌面推演", "plan_name": "客运站场突发事件专项应急预案",
               "plan_kind": "专项应急预案", "drill_kind": "桌面推演", "scenario": "客运站场疏散",
-              "planned_date": "2026-12-20", "owner_unit": "运输管理科"}
+              "planned_date": days_ahead(18), "owner_unit": "运输管理科"}
 DRILL_SCHEME = {"location": "城东客运站会议室", "participants": "运输管理科、城东客运站", "scheme_summary": "按预案推演疏散。"}
 
 
@@ -110,7 +118,7 @@ def test_a_drill_from_plan_to_archive(page, office, tmp_path):
         page, "new-drill-planned_date")
     assert page.locator("[data-testid=stAlert]").count() == 2     # that field's message and the summary
     shot(page, "1-01-drill-new-form-date-missing")
-    fill_date(page, "计划日期", "2026-12-15")
+    fill_date(page, "计划日期", days_ahead(13))
     settle(page)
     page.get_by_role("button", name="发起").click()
     page.wait_for_url(re.compile(r"/case\?id=YL-"))
@@ -149,8 +157,8 @@ def test_a_drill_from_plan_to_archive(page, office, tmp_path):
     open_from_inbox(page, cid)
 
     def notice():
-        fill_date(page, "通知日期", "2026-12-08")
-        fill(page, "集合时间地点及要求", "12月15日8:30在港区3号泊位集合，穿戴防护装备。")
+        fill_date(page, "通知日期", days_ahead(6))
+        fill(page, "集合时间地点及要求", "演练当日8:30在港区3号泊位集合，穿戴防护装备。")
     act(page, cid, "发出演练通知", notice)
     assert header_state(page) == "实施"
     button = page.get_by_role("button", name=re.compile(r"^下载 关于开展.*的通知（县交安〔\d{4}〕\d+号）\.docx$"))
@@ -164,7 +172,7 @@ def test_a_drill_from_plan_to_archive(page, office, tmp_path):
 
     page.locator(f".st-key-act-{cid}").get_by_text("登记演练实施", exact=True).click()
     settle(page)
-    fill_date(page, "实施日期", "2026-12-15")
+    fill_date(page, "实施日期", days_ahead(13))
     fill(page, "参演人数", "0")                                   # not a head count
     fill(page, "实施情况", "按方案完成报警、疏散、堵漏、洗消四个科目。")
     settle(page)
@@ -182,7 +190,7 @@ def test_a_drill_from_plan_to_archive(page, office, tmp_path):
     sign_in(page, office, "awb_head")                             # the evaluation finds nothing: 归档
 
     def evaluation():
-        fill_date(page, "评估会日期", "2026-12-16")
+        fill_date(page, "评估会日期", days_ahead(14))
         fill(page, "出席", "王芳、张伟、周静")
         fill(page, "评估结论", "演练达到预期目的，各环节衔接顺畅。")
         answer(page, f"act-{cid}-evaluate_ok-problems_found", "否")
@@ -238,6 +246,7 @@ def test_an_accident_waits_for_all_three_investigations_and_closes_on_the_four_p
     try:
         persons = [{"name": "王某", "role": "通达客运有限公司驾驶员", "measure": "行政处罚"}]
         svc.act(cid, "submit_report", "awb_zhang", {"cause": "驾驶员进站超速，站场人车混行。",
+                                                    "lessons": "增设隔离护栏，进站限速。",
                                                     "report_summary": "一般道路运输事故。", "responsible_persons": persons})
         svc.act(cid, "approve_report", "fenguan")
         svc.act(cid, "decide_accountability", "awb_zhang", {"responsible_persons": persons, "wide_impact": False})

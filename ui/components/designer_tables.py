@@ -164,7 +164,7 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
                      "to": t.get("to"), "roles": _text_list(t.get("roles")), "units": _text_list(t.get("units")),
                      "actor_of": t.get("actor_of"), "assignee": t.get("assignee"), "own_unit": bool(t.get("own_unit")),
                      "kind": t.get("kind"), "form": t.get("form"),
-                     "guard": t.get("guard"), "guard_message": t.get("guard_message"),
+                     "guard": t.get("guard"), "guard_message": t.get("guard_message"), "guard_field": t.get("guard_field"),
                      "comment_required": bool(t.get("comment_required")),
                      "cs_role": cs.get("role"), "cs_units": _text_list(cs.get("units")),
                      "cs_users": _text_list(cs.get("users"))})
@@ -177,7 +177,9 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
         "own_unit": cc.CheckboxColumn("限本案承办单位"),
         "kind": cc.SelectboxColumn("类型", options=TRANSITION_KINDS, help="留空为正常；return 退回、reject 不予通过"),
         "form": cc.SelectboxColumn("表单", options=forms), "guard": cc.TextColumn("条件", help="表达式，如 passed == true"),
-        "guard_message": cc.TextColumn("条件不满足时的提示"), "comment_required": cc.CheckboxColumn("须填意见"),
+        "guard_message": cc.TextColumn("条件不满足时的提示"),
+        "guard_field": cc.TextColumn("提示所在字段", help="表单字段名：条件不满足时提示显示在该字段下，如 notice_date；留空显示在表单下方"),
+        "comment_required": cc.CheckboxColumn("须填意见"),
         "cs_role": cc.SelectboxColumn("会签角色", options=roles), "cs_units": cc.MultiselectColumn("会签单位", options=units),
         "cs_users": cc.MultiselectColumn("会签人员", options=people,
                                          format_func=lambda uid: f"{svc.org.user(uid).name}（{uid}）")})
@@ -194,7 +196,8 @@ def transitions(svc, user: str, d: designer.Draft, tree: dict, problems: list[Pr
                 out.append(row)
             draft_yaml.apply_rows(t, "transitions", out, ["name", "label", "from", "to", "roles", "units", "actor_of",
                                                           "assignee", "own_unit",
-                                                          "kind", "form", "guard", "guard_message", "comment_required",
+                                                          "kind", "form", "guard", "guard_message", "guard_field",
+                                                          "comment_required",
                                                           "countersign"])
         _save(svc, user, d, change, "修改流转")
 
