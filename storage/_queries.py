@@ -15,6 +15,8 @@ from storage._json import deep_copy, public
 from storage._layout import partition_of, shard_of
 from storage.errors import NotFound
 
+_NOT_SMALL = frozenset({"_meta", "cases", "tasks", "sequences", "people", "_integrity"})  # hot.json's own tables
+
 
 class QueriesMixin:
     """The reading half of `Store` (mixed into it: uses its mutex, `_catch_up` and parts)."""
@@ -158,6 +160,13 @@ class QueriesMixin:
             if table == "_meta":
                 return []
             return [public(d) for d in self.hot.tables.get(table, {}).values() if where(d)]
+
+    def tables(self) -> list[str]:
+        """The names of the small tables that hold records (`put`), sorted."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return sorted(t for t, docs in self.hot.tables.items() if docs and t not in _NOT_SMALL)
 
     def sequences(self) -> dict[str, int]:
         """Every counter by name (`next_sequence`), e.g. {"case:SG:2025": 12}."""

@@ -104,6 +104,10 @@ class Sealer:
         """The seal of the state digest at journal number `lsn`."""
         return self._mac(b"state", f"{int(lsn)}:{digest}".encode())
 
+    def slot(self, n: int, digest: str) -> str:
+        """The seal of the state digest of group `n` (the PostgreSQL store keeps one per group: `pg_seals`)."""
+        return self._mac(b"slot", f"{int(n)}:{digest}".encode())
+
     def of_hot_doc(self, table: str, doc: dict) -> str:
         """The seal of a document of hot.json's small tables or counters."""
         if table == "sequences":

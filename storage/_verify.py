@@ -10,12 +10,11 @@ What a case's events mean (replaying them through the engine) is the service's: 
 from __future__ import annotations
 
 from storage._chain import verify_chain
+from storage._input import INTEGRITY
 from storage._layout import partition_of
 from storage._parts import ArchivePart, Part
 from storage._seal import SEAL, UNSEALED_HOT, ZERO, xor
 from storage.errors import StorageError
-
-INTEGRITY = "_integrity"
 
 
 class VerifyMixin:

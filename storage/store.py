@@ -49,7 +49,8 @@ from storage import _wal
 from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
 from storage._files import atomic_write, fsync_dir, read_tinydb, write_all
-from storage._json import normalize, public
+from storage._input import RESERVED_TABLES, case_input, files_path, record_input
+from storage._json import public
 from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
 from storage._lock import ProcessLock
 from storage._mark import Mark
@@ -66,7 +67,6 @@ __all__ = ["Store", "canonical", "event_hash", "partition_of", "shard_of", "SHAR
 
 WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past this
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
-RESERVED_TABLES = {"_meta", "cases", "tasks", "sequences", "events", INTEGRITY}
 
 
 class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
@@ -515,17 +515,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
 
     # ------------------------------------------------------------ cases
     def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int) -> dict:
-        if not isinstance(case, dict) or not isinstance(case.get("id"), str) or not case["id"]:
-            raise StorageError("案件缺少编号（id），无法保存")
-        if case.get("status") not in ("open", "closed"):
-            raise StorageError(f"案件 {case['id']} 的状态必须是 open 或 closed，而不是 {case.get('status')!r}")
-        doc = normalize(case, f"案件 {case['id']} ")
-        doc.pop(SEAL, None)  # a caller's seal is never trusted: the store computes it
-        evs = normalize(list(events or []), f"案件 {case['id']} 的事件")
-        tks = None if tasks is None else normalize(list(tasks), f"案件 {case['id']} 的待办")
+        doc, evs, tks = case_input(case, events, tasks)
         cid = doc["id"]
-        if any(not isinstance(e, dict) for e in evs) or (tks and any(not isinstance(t, dict) for t in tks)):
-            raise StorageError(f"案件 {cid} 的事件和待办必须是字典")
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
@@ -564,19 +555,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             return value
 
     # ------------------------------------------------------------ small tables
-    @staticmethod
-    def _check_table(table: str) -> None:
-        if not isinstance(table, str) or not table or table in RESERVED_TABLES:
-            raise StorageError(f"表名 {table!r} 不可用（保留给存储层或为空）")
-
     def put(self, table: str, key: str, doc: dict, expected_version: int | None = None) -> dict:
-        self._check_table(table)
-        if not isinstance(key, str) or not key:
-            raise StorageError(f"表 {table} 的记录键必须是非空字符串")
-        new = normalize(doc, f"表 {table} 的记录 {key} ")
-        if not isinstance(new, dict):
-            raise StorageError(f"表 {table} 的记录 {key} 必须是字典")
-        new.pop(SEAL, None)
+        new = record_input(table, key, doc)
         with self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
@@ -593,10 +573,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
 
     # ------------------------------------------------------------ files
     def file_path(self, relpath: str) -> Path:
-        rel = Path(relpath)
-        if not str(relpath) or rel.is_absolute() or ".." in rel.parts:
-            raise StorageError(f"文件路径 {relpath!r} 不合法（必须是 files/ 下的相对路径）")
-        return self.dir / "files" / rel
+        return files_path(self.dir, relpath)
 
     def save_file(self, relpath: str, content: bytes) -> Path:
         path = self.file_path(relpath)

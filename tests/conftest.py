@@ -19,6 +19,8 @@ def pytest_configure(config):
 
     if "WORKFLOW_SEAL_KEY_FILE" not in os.environ:
         os.environ["WORKFLOW_SEAL_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="seal-key-")) / "seal.key")
+    # the embedded default unless a test asks for PostgreSQL (the `pg_url` fixture): never a database of the user's
+    os.environ.pop("WORKFLOW_DATABASE_URL", None)
 
 
 class Clock:
@@ -87,3 +89,37 @@ def orch_config(configs_root):
     from flows.service.config import load_config
 
     return load_config(configs_root)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session (tests/pg_server.py), started on first use, stopped at the end."""
+    from pg_server import PgServer
+
+    try:
+        server = PgServer().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """A database with the store's schema migrated (no key, no data): each test's database is a copy of it."""
+    import psycopg
+
+    from storage.pg_schema import migrate
+
+    pg_server.create_database("store_template")
+    with psycopg.connect(pg_server.url("store_template"), autocommit=True) as conn:
+        migrate(conn)
+    return "store_template"
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_template):
+    """A fresh database of the PostgreSQL store for one test (a copy of the template), dropped after it."""
+    url = pg_server.create_database(template=pg_template)
+    yield url
+    pg_server.drop_database(url.rsplit("/", 1)[1])

@@ -26,7 +26,7 @@ from flows.service import catalogue, messages
 from flows.service.accounts import Accounts
 from flows.service.config import Config, data_dir, load_config
 from flows.service.files import Uploads
-from storage import ConflictError, Store
+from storage import ConflictError, Store, open_store
 
 
 class EffectHandler(Protocol):
@@ -46,7 +46,7 @@ class Service:
         config = config or load_config()
         # a copy: the designer's publications join this service's workflows, not a shared Config's
         self.config = replace(config, workflows=dict(config.workflows))
-        self.store = store or Store(data_dir(data))
+        self.store = store or open_store(data_dir(data))  # TinyDB files, or PostgreSQL (WORKFLOW_DATABASE_URL)
         self.clock = clock
         self._versions: dict[tuple[str, int], Workflow] = {}
         for wf in list(self.config.workflows.values()):

@@ -31,7 +31,7 @@ THIRD_PARTY = {
 }
 # Packages only one room may use at all.
 ONLY_IN = {"prefect": ("flows.orchestration",), "streamlit": ("ui",), "tinydb": ("storage",),
-           "httpx": ("flows.orchestration",)}
+           "httpx": ("flows.orchestration",), "psycopg": ("storage",), "psycopg_pool": ("storage",)}
 
 
 def module_name(path: Path) -> str:

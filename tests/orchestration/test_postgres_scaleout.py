@@ -1,21 +1,17 @@
 """Past one machine: Prefect's server on PostgreSQL, a `process` work pool, a worker running our deployments.
 
-Installs PostgreSQL from Debian's packages when it is missing (apt-get; needs root), runs it on
-127.0.0.1 from a temporary directory as the unprivileged `postgres` user, points a Prefect server at
-it (asyncpg), registers the deployments in a process work pool (`python -m flows deploy`), starts a
-worker, and runs a case's effects and a deadline sweep through that worker.
+PostgreSQL is the session's (`pg_server`, tests/pg_server.py: installed from Debian's packages when
+missing, run on 127.0.0.1 from a temporary directory as the unprivileged `postgres` user). The test points
+a Prefect server at a database of it (asyncpg), registers the deployments in a process work pool
+(`python -m flows deploy`), starts a worker, and runs a case's effects and a deadline sweep through it.
 Select it with `pytest -m postgres`.
 """
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,57 +22,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 POOL = "safety-test-pool"
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _ensure_postgres() -> Path:
-    bindir = _pg_bin()
-    if bindir is not None:
-        return bindir
-    if os.geteuid() != 0:
-        pytest.fail("PostgreSQL 未安装，且非 root 无法用 apt-get 安装：请以 root 运行 make test-packages")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"], check=True, env=env,
-                   timeout=1200)
-    bindir = _pg_bin()
-    assert bindir is not None, "postgresql installed but initdb not found"
-    return bindir
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    """Run as the unprivileged `postgres` user when we are root (postgres refuses to run as root)."""
-    return ["runuser", "-u", "postgres", "--"] + args if os.geteuid() == 0 else args
-
-
 @pytest.fixture(scope="module")
-def postgres():
-    bindir = _ensure_postgres()
-    base = Path(tempfile.mkdtemp(prefix="pg-test-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    datadir = base / "data"
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True, timeout=300)
-    log = open(base / "postgres.log", "ab")
-    proc = subprocess.Popen(_as_postgres([str(bindir / "postgres"), "-D", str(datadir), "-k", str(base),
-                                          "-h", "127.0.0.1", "-p", str(port)]),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for(lambda: subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                        check=False, capture_output=True).returncode == 0, timeout=60, interval=0.2,
-                 what="postgres to accept connections")
-        subprocess.run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
-                        "CREATE DATABASE prefect"], check=True, capture_output=True, timeout=60)
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
-    finally:
-        stop_group(proc, grace=30)
-        log.close()
-        shutil.rmtree(base, ignore_errors=True)
+def postgres(pg_server):
+    """Prefect's database on the session's PostgreSQL server (tests/pg_server.py)."""
+    pg_server.create_database("prefect")
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:{pg_server.port}/prefect"
+    pg_server.drop_database("prefect")
 
 
 def test_effects_and_sweep_run_on_a_process_worker_against_postgres(postgres, tmp_path, configs_root, orch_config):

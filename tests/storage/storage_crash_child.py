@@ -1,6 +1,7 @@
 """Child process of the crash test: acts on cases in a loop and prints each acknowledged write.
 
-Usage: python storage_crash_child.py DATA_DIR SEED CHECKPOINT_EVERY
+Usage: python storage_crash_child.py DATA_DIR SEED CHECKPOINT_EVERY [DATABASE_URL]
+(with DATABASE_URL: the PostgreSQL store on that database, DATA_DIR its local directory)
 Prints (flushed, only after the call returned, so only durable facts):
   ACK <case_id> <version>    a commit was acknowledged
   SEQ <name> <value>         next_sequence returned value
@@ -14,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from storage import Store  # noqa: E402
+from storage import open_store  # noqa: E402
 
 
 def main() -> None:
     data_dir, seed, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rnd = random.Random(seed)
-    store = Store(data_dir, checkpoint_every=every)
+    store = open_store(data_dir, sys.argv[4] if len(sys.argv) > 4 else None, checkpoint_every=every)
     out = sys.stdout
     open_ids = [c["id"] for c in store.open_cases()]
     out.write("READY\n")

@@ -1,6 +1,7 @@
 """Child process of the concurrency test.
 
-Usage: python storage_race_child.py DATA_DIR MODE N SEED
+Usage: python storage_race_child.py DATA_DIR MODE N SEED START_AT [DATABASE_URL]
+(with DATABASE_URL: the PostgreSQL store on that database, DATA_DIR its local directory)
 MODE "count": N times, increment data.count of a random shared case (read, commit with the version
 read, on ConflictError read again and retry). Prints "DONE <successes> <conflicts>".
 MODE "seq": N times next_sequence("shared"); prints every value, then "DONE".
@@ -14,13 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from storage import ConflictError, Store  # noqa: E402
+from storage import ConflictError, open_store  # noqa: E402
 
 
 def main() -> None:
     data_dir, mode, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     rnd = random.Random(seed)
-    store = Store(data_dir, checkpoint_every=40)
+    url = sys.argv[6] if len(sys.argv) > 6 else None
+    store = open_store(data_dir, url, checkpoint_every=40)
     ids = sorted(c["id"] for c in store.open_cases())
     start_at = float(sys.argv[5])
     while time.time() < start_at:  # both children start together

@@ -1,13 +1,11 @@
-"""Store.changes: which cases changed since a reader last looked, in this process or another."""
+"""Store.changes: which cases changed since a reader last looked, in this process or another (both backends)."""
 from __future__ import annotations
 
 from storage_helpers import case_doc, event
 
-from storage import Store
 
-
-def test_changes_name_the_cases_committed_since_the_token(tmp_path):
-    with Store(tmp_path) as s, Store(tmp_path) as other:
+def test_changes_name_the_cases_committed_since_the_token(place):
+    with place.open() as s, place.open() as other:
         token, ids = s.changes()
         assert ids is None                                   # no token yet: read everything
         a = s.commit(case_doc("SG-2024-00001"), [event("start")], None, 0)
@@ -24,8 +22,8 @@ def test_changes_name_the_cases_committed_since_the_token(tmp_path):
         assert ids == ["SG-2024-00003"] or ids is None       # followed across the checkpoint, or read again
 
 
-def test_bulk_loaded_cases_are_changes(tmp_path):
-    with Store(tmp_path) as s:
+def test_bulk_loaded_cases_are_changes(place):
+    with place.open() as s:
         token, _ = s.changes()
         s.bulk_load([case_doc(f"SG-2024-{i:05d}", "closed") for i in range(1, 4)])
         assert sorted(s.changes(token)[1]) == ["SG-2024-00001", "SG-2024-00002", "SG-2024-00003"]

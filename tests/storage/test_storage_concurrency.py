@@ -1,5 +1,6 @@
-"""Two processes on the same data directory: optimistic concurrency loses no update, and counters
-never hand out a number twice."""
+"""Two processes on the same place (a TinyDB data directory, or one PostgreSQL database with a local
+directory each, as on two hosts): optimistic concurrency loses no update, and counters never hand out a
+number twice."""
 from __future__ import annotations
 
 import subprocess
@@ -9,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store
-
 CHILD = Path(__file__).with_name("storage_race_child.py")
 
 
-def run_pair(data: Path, mode: str, n: int) -> list[str]:
-    start_at = time.time() + 1.0
-    procs = [subprocess.Popen([sys.executable, str(CHILD), str(data), mode, str(n), str(seed), str(start_at)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+def run_pair(place, mode: str, n: int) -> list[str]:
+    start_at = time.time() + 2.0
+    procs = []
+    for seed in (1, 2):
+        # on PostgreSQL each process has a working directory of its own: nothing shared but the database
+        data = place.data_dir / f"host{seed}" if place.pg else place.data_dir
+        procs.append(subprocess.Popen([sys.executable, str(CHILD), str(data), mode, str(n), str(seed), str(start_at),
+                                       *([place.url] if place.pg else [])],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = []
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -27,20 +31,19 @@ def run_pair(data: Path, mode: str, n: int) -> list[str]:
 
 
 @pytest.mark.slow
-def test_two_processes_lose_no_update(tmp_path):
-    data = tmp_path / "data"
-    with Store(data) as s:
+def test_two_processes_lose_no_update(place):
+    with place.open() as s:
         for i in range(1, 4):
             s.commit({"id": f"RC-2024-{i:05d}", "workflow": "rc", "status": "open", "data": {"count": 0}},
                      [{"type": "start"}], [], 0)
-    outs = run_pair(data, "count", 300)
+    outs = run_pair(place, "count", 300)
     results = [tuple(map(int, out.split()[1:])) for out in outs]
     successes = sum(r[0] for r in results)
     conflicts = sum(r[1] for r in results)
-    print(f"\nconcurrency: {successes} commits, {conflicts} conflicts reported and retried")
+    print(f"\nconcurrency ({place.kind}): {successes} commits, {conflicts} conflicts reported and retried")
     assert successes == 600
     assert conflicts > 0, "the two processes never collided: the test proves nothing"
-    with Store(data) as s:
+    with place.open() as s:
         cases = [s.get_case(f"RC-2024-{i:05d}") for i in range(1, 4)]
         assert sum(c["data"]["count"] for c in cases) == successes
         assert sum(sum(c["data"]["by"].values()) for c in cases) == successes
@@ -51,13 +54,12 @@ def test_two_processes_lose_no_update(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_never_share_a_sequence_number(tmp_path):
-    data = tmp_path / "data"
-    Store(data).close()
-    outs = run_pair(data, "seq", 400)
+def test_two_processes_never_share_a_sequence_number(place):
+    place.open().close()
+    outs = run_pair(place, "seq", 400)
     values = [int(v) for out in outs for v in out.split() if v.isdigit()]
     assert len(values) == 800
     assert len(set(values)) == 800, "a number was handed out twice"
     assert sorted(values) == list(range(1, 801))
-    with Store(data) as s:
+    with place.open() as s:
         assert s.next_sequence("shared") == 801

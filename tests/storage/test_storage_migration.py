@@ -1,5 +1,5 @@
-"""Schema versions: a version-1 data dir (made here with stock TinyDB) is migrated on open; a newer
-one is refused."""
+"""Schema versions of the TinyDB files: a version-1 data dir (made here with stock TinyDB) is migrated on
+open; a newer one is refused. (The PostgreSQL schema's versions: test_pg_store.py.)"""
 from __future__ import annotations
 
 import json
@@ -55,6 +55,7 @@ def make_v1(data) -> None:
     (data / "wal.jsonl").write_bytes(frame({"wal": 1, "base": 5, "schema": 1}) + frame(record))
 
 
+@pytest.mark.tinydb_files
 def test_v1_data_dir_is_migrated_on_open(tmp_path):
     data = tmp_path / "v1"
     make_v1(data)
@@ -76,6 +77,7 @@ def test_v1_data_dir_is_migrated_on_open(tmp_path):
         assert s.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_migration_step_is_idempotent(tmp_path):
     data = tmp_path / "v1"
     make_v1(data)
@@ -90,6 +92,7 @@ def test_every_version_step_has_a_migration():
     assert set(MIGRATIONS) == set(range(1, SCHEMA_VERSION))
 
 
+@pytest.mark.tinydb_files
 def test_newer_schema_is_refused(tmp_path):
     with Store(tmp_path) as s:
         s.next_sequence("x")
@@ -99,6 +102,7 @@ def test_newer_schema_is_refused(tmp_path):
     assert f"格式版本为 {SCHEMA_VERSION + 1}" in str(err.value) and "升级" in str(err.value)
 
 
+@pytest.mark.tinydb_files
 def test_data_without_meta_is_refused(tmp_path):
     with Store(tmp_path) as s:
         s.next_sequence("x")

@@ -1,9 +1,11 @@
 """The index of people: each person's started and acted-on cases, paged, open and closed alike,
-kept by commits, bulk loads, replay after a crash, and built for an older data dir by its migration."""
+kept by commits, bulk loads, replay after a crash (both backends), and built for an older TinyDB data dir
+by its migration."""
 from __future__ import annotations
 
 import json
 
+import pytest
 from storage_helpers import case_doc, event
 
 from storage import Store
@@ -18,8 +20,8 @@ def ids(page):
     return [c["id"] for c in page[0]]
 
 
-def test_a_persons_cases_newest_first_paged_and_moved_by_each_commit(tmp_path):
-    with Store(tmp_path) as s:
+def test_a_persons_cases_newest_first_paged_and_moved_by_each_commit(place):
+    with place.open() as s:
         s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
         s.commit(case("SG-2024-00002", "2024-03-02T09:00:00", by="li", acted=("li", "wang")), [event("start")], None, 0)
         third = s.commit(case("SG-2024-00003", "2024-03-03T09:00:00", acted=()), [event("start")], None, 0)
@@ -35,18 +37,18 @@ def test_a_persons_cases_newest_first_paged_and_moved_by_each_commit(tmp_path):
         assert s.cases_of_person("nobody", "acted") == ([], 0)
         assert "people" not in {k for k in s.get_case("SG-2024-00001")}
         assert s.verify() == []
-    with Store(tmp_path) as s:  # after a crash: the journal is replayed, the index is the same
+    with place.open() as s:  # reopened (TinyDB: the journal is replayed), the index is the same
         assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00003", "SG-2024-00002", "SG-2024-00001"]
         s.checkpoint()
-    with Store(tmp_path) as s:  # after a checkpoint: read from hot.json
+    with place.open() as s:  # after a checkpoint (TinyDB: read from hot.json)
         assert s.cases_of_person("li", "started")[1] == 1
         assert s.verify() == []
 
 
-def test_bulk_loaded_cases_are_indexed(tmp_path):
+def test_bulk_loaded_cases_are_indexed(place):
     cases = [case(f"SG-2024-{i:05d}", f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}", "closed" if i % 2 else "open",
                   acted=("wang", f"u{i % 3}")) for i in range(1, 1201)]
-    with Store(tmp_path) as s:
+    with place.open() as s:
         s.bulk_load(cases, [{**event("start"), "case_id": c["id"]} for c in cases])
         page, total = s.cases_of_person("wang", "acted", limit=3)
         assert total == 1200 and [c["id"] for c in page] == ["SG-2024-01200", "SG-2024-01199", "SG-2024-01198"]
@@ -54,6 +56,7 @@ def test_bulk_loaded_cases_are_indexed(tmp_path):
         assert s.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_migration_builds_the_index_from_every_stored_case(tmp_path):
     with Store(tmp_path) as s:
         s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)

@@ -1,4 +1,5 @@
-"""Unit tests of storage.Store: the interface flows/ codes against."""
+"""Unit tests of the storage interface flows/ codes against, on both backends (`place`, `store`: see
+conftest.py); the tests marked `tinydb_files` are about the TinyDB store's files and journal."""
 from __future__ import annotations
 
 import itertools
@@ -10,13 +11,6 @@ from storage_helpers import case_doc, event, open_with_stock_tinydb, task
 from tinydb import TinyDB
 
 from storage import ConflictError, NotFound, StorageError, Store, event_hash, partition_of
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "data")
-    yield s
-    s.close()
 
 
 def new_case(store, case_id, status="open", tasks=None, events=None, **extra):
@@ -147,11 +141,11 @@ def test_inbox_sorted_by_due(store):
 
 # ---------------------------------------------------------------- counters
 
-def test_sequences_are_durable_and_independent(tmp_path):
-    with Store(tmp_path) as s:
+def test_sequences_are_durable_and_independent(place):
+    with place.open() as s:
         assert [s.next_sequence("case:SG:2024") for _ in range(3)] == [1, 2, 3]
         assert s.next_sequence("发文字号:安监:2024") == 1
-    with Store(tmp_path) as s:
+    with place.open() as s:
         assert s.next_sequence("case:SG:2024") == 4
         assert s.next_sequence("发文字号:安监:2024") == 2
 
@@ -186,8 +180,8 @@ def test_put_get_all_and_optimistic_versions(store):
 
 # ---------------------------------------------------------------- archive and lazy partitions
 
-def test_closing_moves_the_case_to_the_archive(tmp_path):
-    s = Store(tmp_path)
+def test_closing_moves_the_case_to_the_archive(place):
+    s = place.open()
     c = new_case(s, "SG-2024-00012", tasks=[task("SG-2024-00012")])
     new_case(s, "SG-2024-00013")
     c = s.commit({**c, "status": "closed"}, [event("close")], [task("SG-2024-00012")], c["version"])
@@ -200,6 +194,18 @@ def test_closing_moves_the_case_to_the_archive(tmp_path):
     assert [x["id"] for x in s.cases(workflow="sg", status="closed")] == ["SG-2024-00012"]
     assert list(s.cases(workflow="other")) == []
     s.close()
+    with place.open() as s:
+        assert s.get_case("SG-2024-00012")["status"] == "closed"
+        assert len(s.history("SG-2024-00012")) == 2
+        assert s.verify() == []
+
+
+@pytest.mark.tinydb_files
+def test_the_archive_is_a_stock_tinydb_file(tmp_path):
+    with Store(tmp_path) as s:
+        c = new_case(s, "SG-2024-00012", tasks=[task("SG-2024-00012")])
+        new_case(s, "SG-2024-00013")
+        s.commit({**c, "status": "closed"}, [event("close")], [task("SG-2024-00012")], c["version"])
     files = open_with_stock_tinydb(tmp_path)
     archive = str(tmp_path / "archive" / "SG-2024" / "0000.json")
     assert files[archive]["cases"] == 1
@@ -207,10 +213,6 @@ def test_closing_moves_the_case_to_the_archive(tmp_path):
     db = TinyDB(archive)
     assert db.table("cases").all()[0]["id"] == "SG-2024-00012"
     db.close()
-    with Store(tmp_path) as s:
-        assert s.get_case("SG-2024-00012")["status"] == "closed"
-        assert len(s.history("SG-2024-00012")) == 2
-        assert s.verify() == []
 
 
 def test_a_closed_case_can_be_updated_and_reopened(store):
@@ -226,6 +228,7 @@ def test_a_closed_case_can_be_updated_and_reopened(store):
     assert store.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_archive_and_history_load_lazily(tmp_path):
     with Store(tmp_path) as s:
         for i in range(1, 6):
@@ -258,16 +261,17 @@ def test_partition_and_shard_of_ids():
 
 # ---------------------------------------------------------------- durability: journal, checkpoint, reopen
 
-def test_reopen_after_crash_without_checkpoint_replays_the_journal(tmp_path):
-    s = Store(tmp_path, checkpoint_every=10_000)
+def test_reopen_after_a_crash_loses_nothing_acknowledged(place):
+    """TinyDB: nothing checkpointed, the journal is replayed; PostgreSQL: the client's connections are gone."""
+    s = place.open(checkpoint_every=10_000)
     c = new_case(s, "SG-2024-00001", tasks=[task("SG-2024-00001")])
     for _ in range(5):
         c = s.commit(c, [event()], None, c["version"])
     s.put("settings", "k", {"v": 1})
     s.next_sequence("n")
-    s._close_files()  # a crash: nothing checkpointed, only the journal has it
-    assert not (tmp_path / "hot.json").exists()
-    with Store(tmp_path) as s2:
+    place.crash(s)  # TinyDB: nothing checkpointed, only the journal has it
+    assert place.pg or not (place.data_dir / "hot.json").exists()
+    with place.open() as s2:
         assert s2.get_case("SG-2024-00001")["version"] == 6
         assert len(s2.history("SG-2024-00001")) == 6
         assert s2.get("settings", "k")["v"] == 1
@@ -276,6 +280,7 @@ def test_reopen_after_crash_without_checkpoint_replays_the_journal(tmp_path):
         assert s2.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     s = Store(tmp_path, checkpoint_every=10_000)
     new_case(s, "SG-2024-00001")
@@ -291,6 +296,7 @@ def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     s.close()
 
 
+@pytest.mark.tinydb_files
 def test_checkpoint_rewrites_only_dirty_partitions(tmp_path):
     with Store(tmp_path) as s:
         for i in range(1, 4):
@@ -307,6 +313,7 @@ def test_checkpoint_rewrites_only_dirty_partitions(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamp} == stamp
 
 
+@pytest.mark.tinydb_files
 def test_automatic_checkpoints(tmp_path):
     with Store(tmp_path, checkpoint_every=3) as s:
         c = new_case(s, "SG-2024-00001")
@@ -319,6 +326,7 @@ def test_automatic_checkpoints(tmp_path):
         assert s.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_torn_last_journal_line_is_ignored(tmp_path):
     s = Store(tmp_path, checkpoint_every=10_000)
     c = new_case(s, "SG-2024-00001")
@@ -334,6 +342,7 @@ def test_torn_last_journal_line_is_ignored(tmp_path):
         assert s3.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_leftover_temporary_files_are_removed(tmp_path):
     with Store(tmp_path) as s:
         new_case(s, "SG-2024-00001")
@@ -344,8 +353,8 @@ def test_leftover_temporary_files_are_removed(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "history").glob("*/.*.tmp"))
 
 
-def test_closed_store_refuses_work(tmp_path):
-    s = Store(tmp_path)
+def test_closed_store_refuses_work(place):
+    s = place.open()
     s.close()
     s.close()  # twice is fine
     with pytest.raises(StorageError):
@@ -354,9 +363,9 @@ def test_closed_store_refuses_work(tmp_path):
 
 # ---------------------------------------------------------------- several stores on one directory
 
-def test_two_stores_see_each_other_across_checkpoints(tmp_path):
-    a = Store(tmp_path, checkpoint_every=2)
-    b = Store(tmp_path, checkpoint_every=2)
+def test_two_stores_see_each_other_across_checkpoints(place):
+    a = place.open(checkpoint_every=2)
+    b = place.open(checkpoint_every=2)
     try:
         c = new_case(a, "SG-2024-00001", tasks=[task("SG-2024-00001")])
         assert b.get_case("SG-2024-00001")["version"] == 1
@@ -394,7 +403,7 @@ def test_save_file_and_file_path(store):
 
 # ---------------------------------------------------------------- bulk load
 
-def test_bulk_load(tmp_path):
+def test_bulk_load(place):
     cases, events, tasks = [], [], []
     for i in range(1, 2501):
         cid = f"SG-2024-{i:05d}"
@@ -402,7 +411,7 @@ def test_bulk_load(tmp_path):
         events += [{**event("start"), "case_id": cid}, {**event("act", comment=f"第{i}号"), "case_id": cid}]
         if i % 4 == 0:
             tasks.append(task(cid))
-    with Store(tmp_path) as s:
+    with place.open() as s:
         new_case(s, "SG-2023-00001")
         assert s.bulk_load(cases, events, tasks, sequences={"case:SG:2024": 2500}) == 2500
         assert len(list(s.open_cases())) == 626
@@ -415,14 +424,16 @@ def test_bulk_load(tmp_path):
         with pytest.raises(StorageError):
             s.bulk_load([case_doc("SG-2024-00001")], [])
         assert s.verify() == []
-    shards = sorted(p.name for p in (tmp_path / "archive" / "SG-2024").glob("*.json"))
-    assert shards == ["0000.json", "0001.json", "0002.json"]
-    with Store(tmp_path) as s:
+    if not place.pg:  # the TinyDB files: closed cases in archive shards of 1000 case numbers
+        shards = sorted(p.name for p in (place.data_dir / "archive" / "SG-2024").glob("*.json"))
+        assert shards == ["0000.json", "0001.json", "0002.json"]
+        assert os.path.exists(place.data_dir / "hot.json")
+    with place.open() as s:
         assert len(list(s.cases(status="closed"))) == 1875
         assert s.verify() == []
-    assert os.path.exists(tmp_path / "hot.json")
 
 
+@pytest.mark.tinydb_files
 def test_lost_journal_numbers_on_from_the_files(tmp_path):
     with Store(tmp_path) as s:
         c = new_case(s, "SG-2024-00001")
@@ -439,6 +450,7 @@ def test_lost_journal_numbers_on_from_the_files(tmp_path):
         assert s.verify() == []
 
 
+@pytest.mark.tinydb_files
 def test_files_equal_memory_after_incremental_checkpoints(tmp_path):
     import json as _json
 
@@ -463,16 +475,15 @@ def test_inbox_limit(store):
     assert len(store.inbox(user="u", roles=[("科员", "安监科")])) == 5
 
 
-def test_a_refused_bulk_load_writes_nothing(tmp_path):
+def test_a_refused_bulk_load_writes_nothing(place):
     """Found with the seals: a refused bulk load used to checkpoint and start a journal generation
     10,000 numbers on before it looked at the cases (and the sealed state no longer matched)."""
-    with Store(tmp_path) as s:
+    with place.open() as s:
         new_case(s, "SG-2024-00001")
-        before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"}
+        before = place.snapshot()
         for cases, events in (([case_doc("SG-2024-00001")], []), ([case_doc("SG-2024-00002")],
                                                                    [{**event(), "case_id": "SG-2024-00003"}])):
             with pytest.raises(StorageError):
                 s.bulk_load(cases, events)
-        after = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"}
-        assert after == before
+        assert place.snapshot() == before
         assert s.verify() == []
