@@ -45,6 +45,40 @@ def _service(args):
     return svc
 
 
+def _effects_service(args):
+    """The service of a command that causes effects, and the stack they are handed to: like the app, a
+    stack running on the data directory (`python -m flows up`) carries them out, so the case's runs are
+    in its Prefect UI; with none (or `--inline`) they run here right after each commit."""
+    stack = _running_stack(args)
+    if stack is None:
+        return _service(args), None
+    svc = stack.service()
+    for line in svc.config.warning_lines():
+        print(line, file=sys.stderr)
+    return svc, stack
+
+
+def _running_stack(args):
+    if getattr(args, "inline", False):
+        return None
+    from flows.orchestration.handoff import find_stack
+
+    stack, note = find_stack(args.data_dir)
+    if note:
+        print(f"{note}；处理在本进程内执行。", file=sys.stderr)
+    return stack
+
+
+def _handed(svc, stack, listed: int = 5) -> None:
+    """After a command that handed effects to a stack: wait until they were submitted, say where."""
+    if stack is None:
+        return
+    from flows.orchestration.handoff import finish
+
+    for line in finish(stack, svc, listed=listed):
+        print(line, file=sys.stderr)
+
+
 def cmd_validate(args) -> int:
     root = configs_dir()
     paths = [Path(p) for p in args.paths] or [root / "flows"]
@@ -83,10 +117,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_start(args) -> int:
-    svc = _service(args)
+    svc, stack = _effects_service(args)
     case = svc.start(args.workflow, args.as_user, _json_arg(args.data, "--data"), unit=args.unit)
     _print_json(case)
     _deadline_warnings(svc, case)
+    _handed(svc, stack)
     return 0
 
 
@@ -99,11 +134,12 @@ def _deadline_warnings(svc, case: dict) -> None:
 
 
 def cmd_act(args) -> int:
-    svc = _service(args)
+    svc, stack = _effects_service(args)
     case = svc.act(args.case, args.action, args.as_user, _json_arg(args.data, "--data"), comment=args.comment,
                    expected_version=args.expect_version)
     _print_json(case)  # printed only after the commit returned: it is durable
     _deadline_warnings(svc, case)
+    _handed(svc, stack)
     return 0
 
 
@@ -171,9 +207,13 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def cmd_sweep(args) -> int:
-    svc = _service(args)
     now = _moment(args.now)
-    _print_json(svc.sweep_preview(now) if args.dry_run else svc.sweep(now))
+    if args.dry_run:  # changes nothing, causes no effect
+        _print_json(_service(args).sweep_preview(now))
+        return 0
+    svc, stack = _effects_service(args)
+    _print_json(svc.sweep(now))
+    _handed(svc, stack)
     return 0
 
 
@@ -195,8 +235,14 @@ def cmd_publish(args) -> int:
 def cmd_demo(args) -> int:
     from flows.demo import fill
 
-    summary = fill(args.data_dir, cases=args.cases)
+    stack = _running_stack(args)
+    if stack is not None:
+        print(f"演示案件的处理（出具文书、关联案件、提醒）交给{stack.described}执行，运行记录见其 Prefect 界面"
+              f" {stack.prefect_url}（加 --inline 则在本进程内执行，更快）…", file=sys.stderr, flush=True)
+    summary = fill(args.data_dir, cases=args.cases, stack=stack)
     _print_json(summary)
+    if stack is not None:
+        print(summary["effects"], file=sys.stderr)
     return 0
 
 
@@ -258,7 +304,15 @@ JOB_PARAMS = {"drill-plan": ("year",), "drill-publish": ("year",), "statistics":
 
 
 def cmd_job(args) -> int:
-    """Run a periodic job now: through the running Prefect (--submit) or right here."""
+    """Run a periodic job now: through the running Prefect (--submit) or right here. A stack running on
+    the data directory is that Prefect, and carries out the effects of a job run here."""
+    import os
+
+    if args.inline and args.submit:
+        raise FlowError("--inline 与 --submit 不能同时使用")
+    stack = _running_stack(args)
+    if stack is not None:  # before Prefect is imported: its client reads these once
+        os.environ.update(stack.prefect_env())
     from flows.orchestration import job_flows, runtime
 
     params = {}
@@ -273,14 +327,19 @@ def cmd_job(args) -> int:
         raise FlowError(f"任务 {args.job} 不接受参数：{'、'.join(unknown)}")
     from flows.orchestration.dispatch import service_for
 
+    svc = stack.service() if stack else service_for(args.data_dir, orchestrated=False if args.inline else None)
     if check := job_flows.INPUT_CHECKS.get(args.job):  # a wrong input is refused here, not inside Prefect
-        params = check(service_for(args.data_dir), params)
+        params = check(svc, params)
     if args.submit:
-        _print_json({"flow_run_id": job_flows.submit_job(args.job, params)})
+        run_id = job_flows.submit_job(args.job, params)
+        _print_json({"flow_run_id": run_id})
+        if stack is not None:
+            print(f"任务已交给{stack.described}执行；在 Prefect 界面查看：{stack.run_url(run_id)}", file=sys.stderr)
         return 0
-    runtime.use_service(service_for(args.data_dir))
+    runtime.use_service(svc)
     flow_obj = job_flows.jobs()[args.job][0]
     _print_json(flow_obj.fn(**params))
+    _handed(svc, stack)
     return 0
 
 
@@ -295,6 +354,10 @@ def cmd_deploy(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="数据目录（默认取环境变量 WORKFLOW_DATA_DIR，否则 ./data）")
+    handing = argparse.ArgumentParser(add_help=False)  # commands that cause effects
+    handing.add_argument("--inline", action="store_true",
+                         help="在本进程内执行处理（出具文书、提醒等），即使数据目录上有正在运行的平台（离线使用）；"
+                              "默认：有正在运行的平台（python -m flows up）时交给它执行，运行记录见其 Prefect 界面")
     parser = argparse.ArgumentParser(prog="python -m flows", description="流程平台管理命令")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -304,14 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", parents=[common], help="输出流程定义的 JSON Schema").set_defaults(func=cmd_schema)
     sub.add_parser("list", parents=[common], help="列出流程及案件数").set_defaults(func=cmd_list)
 
-    p = sub.add_parser("start", parents=[common], help="发起案件")
+    p = sub.add_parser("start", parents=[common, handing], help="发起案件")
     p.add_argument("workflow")
     p.add_argument("--as", dest="as_user", required=True, help="以哪个账号操作")
     p.add_argument("--data", help="表单数据（JSON 对象）")
     p.add_argument("--unit", help="承办单位（默认为发起人所在单位）")
     p.set_defaults(func=cmd_start)
 
-    p = sub.add_parser("act", parents=[common], help="对案件执行操作")
+    p = sub.add_parser("act", parents=[common, handing], help="对案件执行操作")
     p.add_argument("case")
     p.add_argument("action")
     p.add_argument("--as", dest="as_user", required=True)
@@ -324,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case")
     p.set_defaults(func=cmd_show)
     sub.add_parser("verify", parents=[common], help="校验历史记录的哈希链").set_defaults(func=cmd_verify)
-    p = sub.add_parser("sweep", parents=[common], help="处理已到期的期限（催办或自动流转）")
+    p = sub.add_parser("sweep", parents=[common, handing], help="处理已到期的期限（催办或自动流转）")
     p.add_argument("--now", help="按此时刻判断到期（如 2025-03-10T09:00；默认现在）")
     p.add_argument("--dry-run", action="store_true", help="只列出将会自动流转或催办的期限，不做任何修改")
     p.set_defaults(func=cmd_sweep)
@@ -359,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="只在本进程内快速执行已登记（如在工作池中）的案件处理部署，不登记、不执行定时任务")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("job", parents=[common], help="立即运行一个定时任务")
+    p = sub.add_parser("job", parents=[common, handing], help="立即运行一个定时任务")
     p.add_argument("job", choices=sorted(JOB_PARAMS), help="sweep 期限巡查、drill-plan 年度演练计划、drill-publish 发布演练计划（发起演练案件）、"
                                                           "reassessment 预案定期评估、"
                                                           "statistics 事故统计、retention 清理 Prefect 运行记录")
@@ -381,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="目标数据库，如 postgresql://safety@数据库机:5432/safety（口令宜放在 ~/.pgpass，不写在地址里）")
     p.set_defaults(func=cmd_storage_copy)
 
-    p = sub.add_parser("demo", parents=[common], help="生成演示数据")
+    p = sub.add_parser("demo", parents=[common, handing], help="生成演示数据")
     p.add_argument("--cases", type=int, default=0, help="另外生成的历史案件数（用于压力测试）")
     p.set_defaults(func=cmd_demo)
     return parser

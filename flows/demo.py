@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.core import engine
-from flows.core.errors import FlowError
+from flows.core.errors import FlowError, StaleVersion
 from flows.core.forms import Field
 from flows.core.org import SYSTEM
 from flows.core.spec import Workflow
@@ -633,11 +634,25 @@ def _replay(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int 
         else:
             moment += step.after
             yield moment
-            case = svc.act(case["id"], step.action, step.user,
-                           _redate(_tell(wf, step.data, story, moment), moment, fixed, hour),
-                           comment=step.comment, now=moment)
+            case = _act(svc, case["id"], step.action, step.user,
+                        _redate(_tell(wf, step.data, story, moment), moment, fixed, hour),
+                        comment=step.comment, now=moment)
         case = svc.case(case["id"])
     return case
+
+
+def _act(svc, case_id: str, action: str, user: str, data: dict, comment: str | None, now: datetime) -> dict:
+    """One step. Handed to a running stack, its serving process writes a case (a document issued) while
+    the demo moves on: a step that read the case before that write is refused as stale, having written
+    nothing, and is taken again on the case as it now is."""
+    for attempt in range(20):
+        try:
+            return svc.act(case_id, action, user, data, comment=comment, now=now)
+        except StaleVersion:
+            if attempt == 19:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def drive(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int = 0) -> dict | None:
@@ -686,10 +701,13 @@ def _duration(steps: list[Step], wf: Workflow) -> timedelta:
     return total
 
 
-def fill(data_dir: str | None, cases: int = 0, now: datetime | None = None) -> dict:
+def fill(data_dir: str | None, cases: int = 0, now: datetime | None = None, stack=None) -> dict:
+    """Fill the data directory. With `stack` (a `flows.orchestration.handoff.RunningStack` on it) the
+    cases' effects are handed to that stack, as the app's are, so each case's runs are in its Prefect UI;
+    without, they run here right after each step."""
     from flows.service import open_service
 
-    svc = open_service(data_dir)
+    svc = stack.service() if stack is not None else open_service(data_dir)
     now = now or datetime.now().replace(microsecond=0)
     for plan in EXISTING_PLANS:  # the plans in force before the platform: the drill plan reads them
         svc.register_put("plans", plan["name"], plan)
@@ -731,6 +749,13 @@ def fill(data_dir: str | None, cases: int = 0, now: datetime | None = None) -> d
             summary["workflows"][name]["cases"][state] = case["id"]
     summary["sweep"] = len(svc.sweep(now))
     summary["accounts"] = demo_accounts(svc)
+    if stack is None:
+        summary["effects"] = "处理（出具文书、关联案件、台账、提醒）已在本进程内执行"
+    else:
+        from flows.orchestration.handoff import finish
+
+        lines = finish(stack, svc, listed=0)
+        summary["effects"] = "\n".join(lines) or f"没有需要交给{stack.described}执行的处理"
     svc.close()
     return summary
 

@@ -10,6 +10,7 @@
     serve        the serving process: the executor plus Prefect's runner for the jobs
     prefect_home a migrated template database, so a new data directory's server starts in seconds
     stack        `python -m flows up`: Prefect server, serving process and the app, as one
+    handoff      the command line finds a stack running on its data directory and hands it the effects
     deploy       past one machine: every deployment in a `process` work pool for workers
 
 How effects reach a flow run fast: the acting process commits and creates a flow run of the

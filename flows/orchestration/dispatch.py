@@ -22,6 +22,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -76,9 +77,10 @@ class Submitter:
     sweep submits them again. `sent` and `failed` count what happened (for the UI and tests).
     """
 
-    def __init__(self, background: bool = True, api_url: str | None = None):
+    def __init__(self, background: bool = True, api_url: str | None = None, auth: str | None = None):
         self.background = background
         self.api_url = api_url  # default: PREFECT_API_URL when the first submission is made
+        self.auth = auth  # the API's secret; default: PREFECT_API_AUTH_STRING
         self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -87,6 +89,7 @@ class Submitter:
         self.sent = 0
         self.failed = 0
         self.last_error: str | None = None
+        self.created: deque[tuple[str, str]] = deque(maxlen=50)  # the last runs made: (id, name), for the CLI
 
     # ------------------------------------------------------------ API
     def submit(self, submission: Submission) -> None:
@@ -106,6 +109,11 @@ class Submitter:
             time.sleep(0.005)
         return not self._queue.unfinished_tasks
 
+    @property
+    def waiting(self) -> int:
+        """Submissions queued and not yet sent (nor given up on)."""
+        return self._queue.unfinished_tasks
+
     # ------------------------------------------------------------ sending
     def _loop(self) -> None:
         while True:
@@ -119,7 +127,7 @@ class Submitter:
 
     def _api(self) -> PrefectAPI:
         if self._client is None:
-            self._client = PrefectAPI(self.api_url)
+            self._client = PrefectAPI(self.api_url, auth=self.auth)
         return self._client
 
     def _drop_client(self) -> None:
@@ -141,6 +149,8 @@ class Submitter:
         try:
             run = retrying(create, on_error=self._drop_client)
             self.sent += 1
+            if isinstance(run, dict) and run.get("id"):
+                self.created.append((str(run["id"]), sub.run_name))
             return run
         except Exception as exc:  # noqa: BLE001 - the effects stay pending; the sweep resubmits
             self.failed += 1
@@ -158,7 +168,7 @@ class PrefectAPI:
     retry quickly themselves (`retrying`) and a click's effects are not held up for seconds.
     """
 
-    def __init__(self, api_url: str | None = None, timeout: float = 10.0):
+    def __init__(self, api_url: str | None = None, timeout: float = 10.0, auth: str | None = None):
         import httpx
 
         self.url = (api_url or os.environ.get("PREFECT_API_URL") or "").rstrip("/")
@@ -166,7 +176,7 @@ class PrefectAPI:
             raise RuntimeError("PREFECT_API_URL 未设置")
         from flows.orchestration.prefect_home import auth_headers
 
-        self.http = httpx.Client(base_url=self.url + "/", timeout=timeout, headers=auth_headers())
+        self.http = httpx.Client(base_url=self.url + "/", timeout=timeout, headers=auth_headers(auth))
 
     def close(self) -> None:
         self.http.close()
@@ -261,7 +271,7 @@ class PrefectEffects:
         """A workflow the designer just published: wait until the serving process has registered its
         effects deployment (its executor looks every poll), so the first case's effects find it.
         Raises FlowError when it does not appear in time (the serving process is down)."""
-        api = PrefectAPI()
+        api = PrefectAPI(self.submitter.api_url, auth=self.submitter.auth)
         try:
             deadline = time.monotonic() + timeout
             while True:

@@ -9,7 +9,9 @@ them all (TERM to each process group, KILL after a grace period), so no process 
 
 A second start on the same data directory finds the lock (<data>/stack.lock, held with flock for
 the life of the stack, so a crashed stack never blocks the next start) and says where the running
-one is. Logs go to <data>/logs/.
+one is (<data>/stack.json: the pids, the app's and Prefect's addresses). The command line finds the
+running stack the same way and hands it the effects of what it does (flows.orchestration.handoff).
+Logs go to <data>/logs/.
 """
 from __future__ import annotations
 
@@ -228,7 +230,8 @@ class Stack:
             child.start(env if child.name != "prefect" or self.migrating
                         else {**env, "PREFECT_API_DATABASE_MIGRATE_ON_START": "false"})
         self.info_path.write_text(json.dumps({
-            "pid": os.getpid(), "app_url": self.app_url, "prefect_url": self.prefect_url,
+            "pid": os.getpid(), "app_url": self.app_url, "prefect_url": self.prefect_url, "api_url": self.api_url,
+            "api_auth": bool(self.api_auth), "data_dir": str(self.data),
             "children": {c.name: c.proc.pid for c in self.children}, "started": time.time()}, ensure_ascii=False))
 
     def health(self) -> dict[str, bool]:
