@@ -216,20 +216,24 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         with self._tx(pipeline=True) as conn:
             self._check_writable()
             while True:
-                found = conn.execute("SELECT value FROM sequences WHERE name = %s FOR UPDATE", (name,))
-                locked = seals.lock(conn, slot)
-                row = found.fetchone()
-                value = int(row[0]) + 1 if row else 1
-                seal = self._sealer.seq(name, value)
-                if row is not None:
-                    conn.execute("UPDATE sequences SET value = %s, seal = %s WHERE name = %s", (value, seal, name))
-                    seals.store(conn, self._sealer, slot, locked, xor(self._sealer.seq(name, int(row[0])), seal))
-                    return value
-                if conn.execute("INSERT INTO sequences (name, value, seal) VALUES (%s, 1, %s) ON CONFLICT DO NOTHING "
-                                "RETURNING 1", (name, seal)).fetchone():
-                    seals.store(conn, self._sealer, slot, locked, seal)
-                    return 1
-                # another process created the counter since we looked: now it is there, and we lock it
+                # a savepoint each try: a try that lost the race to create the row gives back the group's
+                # lock with it, so the next try takes the row first, then the group (no deadlock)
+                with conn.transaction():
+                    found = conn.execute("SELECT value FROM sequences WHERE name = %s FOR UPDATE", (name,))
+                    locked = seals.lock(conn, slot)
+                    row = found.fetchone()
+                    value = int(row[0]) + 1 if row else 1
+                    seal = self._sealer.seq(name, value)
+                    if row is not None:
+                        conn.execute("UPDATE sequences SET value = %s, seal = %s WHERE name = %s", (value, seal, name))
+                        seals.store(conn, self._sealer, slot, locked, xor(self._sealer.seq(name, int(row[0])), seal))
+                        return value
+                    if conn.execute("INSERT INTO sequences (name, value, seal) VALUES (%s, 1, %s) ON CONFLICT DO NOTHING "
+                                    "RETURNING 1", (name, seal)).fetchone():
+                        seals.store(conn, self._sealer, slot, locked, seal)
+                        return 1
+                    # another process created the counter since we looked: now it is there, and we lock it
+                    raise psycopg.Rollback()
 
     # ------------------------------------------------------------ small tables
     def put(self, table: str, key: str, doc: dict, expected_version: int | None = None) -> dict:
@@ -238,23 +242,27 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         with self._tx(pipeline=True) as conn:
             self._check_writable()
             while True:
-                found = conn.execute("SELECT doc FROM records WHERE tbl = %s AND key = %s FOR UPDATE", (table, key))
-                locked = seals.lock(conn, slot)
-                row = found.fetchone()
-                current = row[0] if row else None
-                actual = int(current.get("_version", 0)) if current else 0
-                if expected_version is not None and actual != expected_version:
-                    raise ConflictError(f"{table}/{key}", expected_version, actual, what="记录")
-                new["_key"], new["_version"] = key, actual + 1
-                seal = self._sealer.put(table, key, new)
-                values = (new["_version"], dumps(new), seal, table, key)
-                if current is not None:
-                    conn.execute("UPDATE records SET version = %s, doc = %s::json, seal = %s WHERE tbl = %s AND key = %s",
-                                 values)
-                    seals.store(conn, self._sealer, slot, locked, xor(self._sealer.put(table, key, current), seal))
-                    return new
-                if conn.execute("INSERT INTO records (version, doc, seal, tbl, key) VALUES (%s, %s::json, %s, %s, %s) "
-                                "ON CONFLICT DO NOTHING RETURNING 1", values).fetchone():
-                    seals.store(conn, self._sealer, slot, locked, seal)
-                    return new
-                # another process created the record since we looked: now it is there, and we lock it
+                # a savepoint each try: a try that lost the race to create the row gives back the group's
+                # lock with it, so the next try takes the row first, then the group (no deadlock)
+                with conn.transaction():
+                    found = conn.execute("SELECT doc FROM records WHERE tbl = %s AND key = %s FOR UPDATE", (table, key))
+                    locked = seals.lock(conn, slot)
+                    row = found.fetchone()
+                    current = row[0] if row else None
+                    actual = int(current.get("_version", 0)) if current else 0
+                    if expected_version is not None and actual != expected_version:
+                        raise ConflictError(f"{table}/{key}", expected_version, actual, what="记录")
+                    new["_key"], new["_version"] = key, actual + 1
+                    seal = self._sealer.put(table, key, new)
+                    values = (new["_version"], dumps(new), seal, table, key)
+                    if current is not None:
+                        conn.execute("UPDATE records SET version = %s, doc = %s::json, seal = %s WHERE tbl = %s AND key = %s",
+                                     values)
+                        seals.store(conn, self._sealer, slot, locked, xor(self._sealer.put(table, key, current), seal))
+                        return new
+                    if conn.execute("INSERT INTO records (version, doc, seal, tbl, key) VALUES (%s, %s::json, %s, %s, %s) "
+                                    "ON CONFLICT DO NOTHING RETURNING 1", values).fetchone():
+                        seals.store(conn, self._sealer, slot, locked, seal)
+                        return new
+                    # another process created the record since we looked: now it is there, and we lock it
+                    raise psycopg.Rollback()
