@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flows.service import Service
 
-MARKER = "stack.json"
+MARKER = "stack.json"  # in the data directory; flows.orchestration.stack writes these under these names
 LOCK = "stack.lock"
+PREFECT_DIR = "prefect"  # the stack's PREFECT_HOME inside the data directory
 HEALTH_TIMEOUT_S = 2.0
-PREFECT_DIR = "prefect"  # the stack's PREFECT_HOME inside the data directory (flows.orchestration.stack)
 
 
 @dataclass(frozen=True)

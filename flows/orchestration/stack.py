@@ -32,6 +32,7 @@ from typing import TextIO
 import httpx
 
 from flows.core.errors import FlowError
+from flows.orchestration.handoff import LOCK, MARKER, PREFECT_DIR  # the names the command line finds a stack by
 from flows.orchestration.prefect_home import (
     HOST,
     LOOPBACK,
@@ -166,12 +167,12 @@ class Stack:
 
     @property
     def info_path(self) -> Path:
-        return self.data / "stack.json"
+        return self.data / MARKER
 
     # ------------------------------------------------------------ lock
     def acquire(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
-        lock = open(self.data / "stack.lock", "a+")
+        lock = open(self.data / LOCK, "a+")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -202,14 +203,14 @@ class Stack:
     # ------------------------------------------------------------ processes
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(prefect_env(self.data / "prefect", self.api_url))
+        env.update(prefect_env(self.data / PREFECT_DIR, self.api_url))
         env[DATA_DIR_ENV] = str(self.data)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env["PREFECT_SERVER_API_HOST"] = self.host
         env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
         env.pop("PREFECT_API_AUTH_STRING", None)
         if self.api_auth:  # the server checks it; every client of ours (serving process, app, CLI) sends it
-            secret = api_auth_string(self.data / "prefect")
+            secret = api_auth_string(self.data / PREFECT_DIR)
             env["PREFECT_SERVER_API_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = secret
         return env
 
@@ -224,8 +225,8 @@ class Stack:
             Child("app", "应用", app_command(self.host, self.app_port), logs / "app.log"),
         ]
         env = self.env()
-        seed_prefect_home(self.data / "prefect")
-        self.migrating = not migrated_marker(self.data / "prefect").exists()
+        seed_prefect_home(self.data / PREFECT_DIR)
+        self.migrating = not migrated_marker(self.data / PREFECT_DIR).exists()
         for child in self.children:  # all at once: the serving process waits for the server itself
             child.start(env if child.name != "prefect" or self.migrating
                         else {**env, "PREFECT_API_DATABASE_MIGRATE_ON_START": "false"})
@@ -236,7 +237,7 @@ class Stack:
 
     def health(self) -> dict[str, bool]:
         status = {}
-        headers = auth_headers(api_auth_string(self.data / "prefect") if self.api_auth else None)
+        headers = auth_headers(api_auth_string(self.data / PREFECT_DIR) if self.api_auth else None)
         with httpx.Client(timeout=2, headers=headers) as http:
             def ok(url: str, check: Callable[[httpx.Response], bool] = lambda r: True) -> bool:
                 try:
@@ -278,7 +279,7 @@ class Stack:
                     ready[name] = time.monotonic() - t0
             if all(status.values()):
                 if self.migrating:  # the server migrated its database: later starts may skip the check
-                    migrated_marker(self.data / "prefect").touch()
+                    migrated_marker(self.data / PREFECT_DIR).touch()
                 return ready
             time.sleep(0.25)
         waiting = "、".join(c.label for c in self.children if not status.get(c.name))
