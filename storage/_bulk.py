@@ -32,7 +32,7 @@ class BulkLoadMixin:
         task_rows: dict[str, list[dict]] = {}
         for t in tasks:
             task_rows.setdefault(t.get("case_id"), []).append(dict(t))
-        with self._mutex, self._lock:
+        with self._ckpt, self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
             self._check_writable()

@@ -1,7 +1,9 @@
-"""The write lock between processes sharing a data directory: flock on `data_dir/.lock`."""
+"""Locks between processes sharing a data directory: the write lock (flock on `data_dir/.lock`) and the
+checkpoint lock (`data_dir/.checkpoint`)."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 try:
@@ -34,11 +36,30 @@ class ProcessLock:
         self.depth += 1
         return self
 
+    def try_enter(self) -> bool:
+        """Enter without waiting: False when another process holds it."""
+        if self.depth == 0:
+            if self.flock is None:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+            else:  # pragma: no cover
+                import filelock
+
+                try:
+                    self.flock.acquire(timeout=0)
+                except filelock.Timeout:
+                    return False
+        self.depth += 1
+        return True
+
     def __exit__(self, *exc):
         self.depth -= 1
         if self.depth == 0:
             if self.flock is None:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                if self.fd >= 0:  # closed meanwhile (Store.close): closing the descriptor let the lock go
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
             else:  # pragma: no cover
                 self.flock.release()
 
@@ -46,3 +67,47 @@ class ProcessLock:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+class CheckpointLock:
+    """Who may write the partition files and start a journal generation: one thread of one process at
+    a time (flock on `data_dir/.checkpoint`). Taken before the Store's mutex and the write lock, never
+    while holding them; a background checkpoint holds it across its file writes while commits go on."""
+
+    def __init__(self, path: Path):
+        self._thread = threading.RLock()
+        self._process = ProcessLock(path)
+
+    def __enter__(self):
+        self._thread.acquire()
+        try:
+            self._process.__enter__()
+        except BaseException:
+            self._thread.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._process.__exit__(*exc)
+        finally:
+            self._thread.release()
+
+    def try_acquire(self) -> bool:
+        """Take it if nobody holds it (a background checkpoint skips its turn otherwise)."""
+        if not self._thread.acquire(blocking=False):
+            return False
+        try:
+            if self._process.try_enter():
+                return True
+        except BaseException:
+            self._thread.release()
+            raise
+        self._thread.release()
+        return False
+
+    def release(self) -> None:
+        self.__exit__(None, None, None)
+
+    def close(self) -> None:
+        self._process.close()

@@ -3,10 +3,16 @@
 A part is loaded lazily. Records that touch a part which is not loaded are queued (`pending`) and
 applied when it loads. Every part remembers the LSN (journal sequence number) it reflects; a record
 whose LSN is not above it is already in the part and is skipped, which makes replay idempotent.
+
+Saving is split so that commits need not wait for it: `capture` (under the Store's mutex) takes
+shallow copies of the tables, a `Shot`; encoding and writing the shot need no lock. Documents are
+replaced, not changed, when a record changes them (a people entry is the one exception, marked
+`stale`), so a shot's documents stay as they were captured.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from tinydb import TinyDB
@@ -38,14 +44,20 @@ class Part:
         self._db: TinyDB | None = None
         self.keys: dict[str, dict[str, str]] = {}
         self.next_ids: dict[str, int] = {}
-        # serialized documents of the last snapshot: a checkpoint re-encodes only what changed
-        self.frags: dict[str, dict[str, str]] = {}
+        # table -> doc id -> (document, its encoding) of the last snapshot: a checkpoint re-encodes only
+        # the documents that are not the same objects any more, or were changed in place (`stale`)
+        self.frags: dict[str, dict[str, tuple[dict, str]]] = {}
+        self.stale: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ loading
     def load(self) -> None:
+        if not self.loaded:
+            self.install(read_tinydb(self.path))
+
+    def install(self, tables: dict) -> None:
+        """Take the tables read from the file (read without the Store's mutex, installed under it)."""
         if self.loaded:
             return
-        tables = read_tinydb(self.path)
         self._set_tables(tables)
         pending, self.pending = self.pending, []
         for lsn, ops in pending:
@@ -60,7 +72,7 @@ class Part:
         # the id counters are part of the file: every process that applies the same records to the
         # same file hands out the same document ids (an id freed by a delete is not reused)
         self.next_ids = {t: int(n) for t, n in (meta.get("next_ids") or {}).items()}
-        self.frags = {}
+        self.frags, self.stale = {}, set()
         self._db = None
         self._index()
         self.loaded = True
@@ -69,7 +81,7 @@ class Part:
         """Forget the contents (they are on disk); refused while there are unsaved changes."""
         if not self.loaded or self.dirty or self.pending:
             return False
-        self.tables, self.keys, self.next_ids, self.frags, self._db = {}, {}, {}, {}, None
+        self.tables, self.keys, self.next_ids, self.frags, self.stale, self._db = {}, {}, {}, {}, set(), None
         self.loaded = False
         self._unindex()
         return True
@@ -119,15 +131,15 @@ class Part:
         did = ids.get(key)
         if did is None:
             did = ids[key] = self._new_id(table)
-        else:
-            self.frags.get(table, {}).pop(did, None)
-        self.tables.setdefault(table, {})[did] = doc
+        docs = self.tables.setdefault(table, {})
+        if docs.get(did) is doc:
+            self.stale.add((table, did))  # changed in place: its encoding is out of date
+        docs[did] = doc
 
     def del_doc(self, table: str, key: str) -> dict | None:
         did = self.keys.get(table, {}).pop(key, None)
         if did is None:
             return None
-        self.frags.get(table, {}).pop(did, None)
         return self.tables[table].pop(did, None)
 
     def get_doc(self, table: str, key: str) -> dict | None:
@@ -135,26 +147,60 @@ class Part:
         return None if did is None else self.tables[table][did]
 
     # ------------------------------------------------------------ saving
-    def snapshot(self, lsn: int) -> bytes:
-        """The part as TinyDB JSON (what `dump_tinydb` gives), re-encoding only changed documents."""
+    def capture(self, lsn: int) -> Shot:
+        """The part as of `lsn`, to be saved (under the Store's mutex; cheap: shallow copies). The part
+        counts as saved from here on; `Shot.failed` says otherwise."""
         meta = {"lsn": lsn, "part": self.name, **self.extra_meta}
         if self.next_ids:
             meta["next_ids"] = dict(sorted(self.next_ids.items()))
         self.tables[META] = {"1": meta}
-        self.frags.pop(META, None)
         self.lsn = max(self.lsn, lsn)
-        out = []
-        for table, docs in self.tables.items():
-            cache = self.frags.setdefault(table, {})
-            items = []
-            for did, doc in docs.items():
-                item = cache.get(did)
-                if item is None:
+        self.dirty = False
+        stale, self.stale = self.stale, set()
+        return Shot(self, {table: dict(docs) for table, docs in self.tables.items()}, stale)
+
+    def snapshot(self, lsn: int) -> bytes:
+        """The part as TinyDB JSON (what `dump_tinydb` gives), re-encoding only changed documents."""
+        return b"".join(self.capture(lsn).encode())
+
+
+class Shot:
+    """A part's tables as captured, encoded piece by piece without any lock (`encode`)."""
+
+    PIECE = 2000  # documents per piece: commits of other threads get the interpreter in between
+
+    def __init__(self, part: Part, tables: dict[str, dict[str, dict]], stale: set[tuple[str, str]]):
+        self.part, self.tables, self.stale = part, tables, stale
+
+    def encode(self) -> Iterator[bytes]:
+        """TinyDB JSON in pieces; encodings of documents not changed since the last shot are reused."""
+        part, frags = self.part, {}
+        for t, (table, docs) in enumerate(self.tables.items()):
+            old = part.frags.get(table, {})
+            cache = frags[table] = {}
+            out = [("{" if t == 0 else ",") + _encode(table) + ":{"]
+            for n, (did, doc) in enumerate(docs.items()):
+                hit = old.get(did)
+                if hit is not None and hit[0] is doc and (table, did) not in self.stale:
+                    item = hit[1]
+                else:
                     key = f'"{did}"' if did.isdigit() else _encode(did)
-                    item = cache[did] = f"{key}:{_encode(doc)}"
-                items.append(item)
-            out.append(f"{_encode(table)}:{{{','.join(items)}}}")
-        return ("{" + ",".join(out) + "}").encode("utf-8")
+                    item = f"{key}:{_encode(doc)}"
+                cache[did] = (doc, item)
+                out.append(item if n == 0 else "," + item)
+                if len(out) >= self.PIECE:
+                    yield "".join(out).encode("utf-8")
+                    out = []
+            out.append("}")
+            yield "".join(out).encode("utf-8")
+        yield b"}" if self.tables else b"{}"
+        if part.loaded:
+            part.frags = frags
+
+    def failed(self) -> None:
+        """Not saved after all (under the Store's mutex): the part is to be saved again."""
+        self.part.dirty = True
+        self.part.stale |= self.stale
 
 
 class HotPart(Part):
@@ -190,9 +236,7 @@ class HotPart(Part):
 
     def _drop_tasks(self, case_id: str) -> None:
         tasks = self.tables.get("tasks", {})
-        frags = self.frags.get("tasks", {})
         for did in self.task_by_case.pop(case_id, ()):
-            frags.pop(did, None)
             self.task_order.pop(did, None)
             self.task_nested.pop(did, None)
             task = tasks.pop(did, None)

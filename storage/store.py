@@ -15,7 +15,11 @@ and the Store adds the rest:
 * A checkpoint (every `checkpoint_every` records, on close, or on demand) writes only the dirty
   partitions atomically (tmp, fsync, rename, fsync dir) stamped with the journal number (LSN) they
   reflect, then starts a new journal generation. Replay skips what a partition already has, so a crash
-  at any point recovers by replaying the journal; a torn last line is ignored.
+  at any point recovers by replaying the journal; a torn last line is ignored. The automatic ones run
+  in a thread of their own (`_checkpointer`) and off the commit path: the parts are captured at an LSN
+  under the mutex (shallow copies), encoded and written while commits go on, and the new generation
+  starts with the records journaled meanwhile. The checkpoint lock (`.checkpoint`) lets one checkpoint
+  at a time write the files, so a file never goes back to an older LSN.
 * Layout: ``hot.json`` (open cases, tasks, counters, small tables; loaded at open),
   ``archive/<partition>/<shard>.json`` (closed cases, 1000 case numbers per shard) and
   ``history/<partition>/<shard>-<span>.json`` (events of those 1000 case numbers appended during one
@@ -48,13 +52,14 @@ from pathlib import Path
 from storage import _wal
 from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
+from storage._checkpointer import Checkpointer
 from storage._files import atomic_write, fsync_dir, read_tinydb, write_all
 from storage._input import RESERVED_TABLES, case_input, files_path, record_input
 from storage._json import public
 from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
-from storage._lock import ProcessLock
+from storage._lock import CheckpointLock, ProcessLock
 from storage._mark import Mark
-from storage._parts import HotPart, Part
+from storage._parts import HotPart, Part, Shot
 from storage._queries import QueriesMixin
 from storage._seal import SEAL, ZERO, Sealer, key_path, load_key, xor
 from storage._verify import INTEGRITY, VerifyMixin  # INTEGRITY: what opening found wrong (sealed notes)
@@ -82,6 +87,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self.dir.mkdir(parents=True, exist_ok=True)
         self._mutex = threading.RLock()
         self._lock = ProcessLock(self.dir / ".lock")
+        self._ckpt = CheckpointLock(self.dir / ".checkpoint")
+        self._checkpointer = Checkpointer(self._checkpoint_in_background)
         self._mark = Mark(self.dir / "wal.mark", self._sealer)
         self._key_ok = True
         self._closed = False
@@ -135,13 +142,18 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             atomic_write(meta_path, json.dumps({"schema_version": SCHEMA_VERSION,
                                                 "seal_key_id": self._sealer.key_id}).encode())
             self._mark.write(0, ZERO)
-        # temporary files of a checkpoint that crashed (checkpoints run under this lock: none is live)
-        for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "wal.jsonl.tmp"):
-            for tmp in self.dir.glob(pattern):
-                try:
-                    tmp.unlink()
-                except OSError:
-                    pass
+        # temporary files of a checkpoint that crashed: when none is under way (checkpoints hold the
+        # checkpoint lock; opening does not wait for one that is)
+        if self._ckpt.try_acquire():
+            try:
+                for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "wal.jsonl.tmp"):
+                    for tmp in self.dir.glob(pattern):
+                        try:
+                            tmp.unlink()
+                        except OSError:
+                            pass
+            finally:
+                self._ckpt.release()
         version = self._schema_version()
         if version > SCHEMA_VERSION:
             raise StorageError(f"数据目录 {self.dir} 的格式版本为 {version}，本程序只支持到版本 {SCHEMA_VERSION}，"
@@ -153,7 +165,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._new_wal(gen=1, base=self._highest_file_lsn())
         if version < SCHEMA_VERSION:
             # fold the journal into the files with the code at hand (journal records have the same
-            # form in every version), then let each migration step rewrite the files
+            # form in every version), then let each migration step rewrite the files. No background
+            # checkpoint can be under way: only a process of this version runs them, and none has
+            # opened this directory yet
             self._load(locked=True)
             self._checkpoint_locked(force=True)
             self._reset_memory()
@@ -220,13 +234,14 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._journal_end = int(header["base"])
         self._lsn = max(self._lsn, int(header["base"]))
 
-    def _new_wal(self, gen: int, base: int) -> None:
-        """Atomically start journal generation `gen`; the current one stays readable as wal.<gen>.jsonl."""
+    def _new_wal(self, gen: int, base: int, tail: bytes = b"") -> None:
+        """Atomically start journal generation `gen`; the current one stays readable as wal.<gen>.jsonl.
+        `tail`: the journal lines of the records after `base` (journaled during a background checkpoint)."""
         header = _wal.frame({"wal": gen, "base": base, "schema": SCHEMA_VERSION})
         tmp = self.dir / "wal.jsonl.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            write_all(fd, header)
+            write_all(fd, header + tail)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -250,9 +265,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_fd = os.open(self.wal_path, os.O_RDWR | os.O_APPEND)
         self._wal_ino = os.fstat(self._wal_fd).st_ino
         self._wal_gen = gen
-        self._wal_offset = len(header)
-        self._wal_records = 0
-        self._journal_end = base
+        self._wal_offset = len(header) + len(tail)
+        self._wal_records = tail.count(b"\n")
+        self._journal_end = max(self._journal_end, base) if tail else base
         self._lsn = max(self._lsn, base)
 
     # ------------------------------------------------------------ reading the journal
@@ -399,11 +414,11 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._mark.write(lsn, digest)
         except OSError:
             pass  # the record is durable; the mark only lags (a later commit moves it on)
-        if self._wal_records >= self.checkpoint_every or self._wal_offset >= WAL_MAX_BYTES:
-            try:
-                self._checkpoint_locked()
-            except (StorageError, OSError):
-                pass  # the record is durable in the journal; the next checkpoint tries again
+        if self._checkpoint_due():
+            self._checkpointer.request()  # off the commit path: this commit is durable already
+
+    def _checkpoint_due(self) -> bool:
+        return self._wal_records >= self.checkpoint_every or self._wal_offset >= WAL_MAX_BYTES
 
     def _check_open(self) -> None:
         if self._closed:
@@ -455,27 +470,87 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._transaction({"puts": puts}, delta)
 
     # ------------------------------------------------------------ checkpoints
+    def _dirty_parts(self) -> list[Part]:
+        return [p for p in (self.hot, *self._parts.values()) if p.dirty or p.pending]
+
+    def _capture(self, parts: list[Part]) -> list[Shot]:
+        """Under the mutex, caught up: every part to save, as of the current LSN."""
+        self.hot.extra_meta = {"state": list(self._state)}
+        for part in parts:
+            part.load()  # applies what was queued for it
+        return [part.capture(self._lsn) for part in parts]
+
+    def _save(self, shots: list[Shot]) -> None:
+        """Write the shots' files (tmp, fsync, rename; then each folder fsync'ed); needs no lock but
+        the checkpoint lock. A failure marks the parts unsaved again."""
+        try:
+            dirs = set()
+            for shot in shots:
+                path = shot.part.path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    for piece in shot.encode():
+                        write_all(fd, piece)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+                dirs.add(path.parent)
+            for d in dirs:
+                fsync_dir(d)
+        except BaseException:
+            with self._mutex:
+                for shot in shots:
+                    shot.failed()
+            raise
+
     def _checkpoint_locked(self, force: bool = False) -> None:
-        dirty = [p for p in (self.hot, *self._parts.values()) if p.dirty or p.pending]
+        """Under the checkpoint lock, the mutex and the write lock, caught up: save and start a new journal."""
+        dirty = self._dirty_parts()
         if not dirty and not self._wal_records and not force:
             return
         lsn = self._lsn
-        dirs = set()
-        self.hot.extra_meta = {"state": list(self._state)}
-        for part in dirty:
-            part.load()  # applies what was queued for it
-            part.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(part.path, part.snapshot(lsn), sync_dir=False)
-            dirs.add(part.path.parent)
-        for d in dirs:
-            fsync_dir(d)
-        for part in dirty:
-            part.dirty = False
+        self._save(self._capture(dirty))
         self._new_wal(self._wal_gen + 1, lsn)
+
+    def _checkpoint_in_background(self) -> None:
+        """The checkpointer thread's work: capture under the mutex, write with no lock held but the
+        checkpoint lock, then, under the write lock, start a generation that carries on the journal
+        lines written meanwhile. Another process checkpointing already: nothing to do."""
+        if not self._ckpt.try_acquire():
+            return
+        try:
+            with self._mutex:
+                if self._closed:
+                    return
+                self._catch_up(locked=False)
+                if not self._checkpoint_due():
+                    return
+                unloaded = [p for p in self._dirty_parts() if not p.loaded]
+            for part in unloaded:  # read the files outside the mutex: commits go on
+                tables = read_tinydb(part.path)
+                with self._mutex:
+                    part.install(tables)
+            with self._mutex:
+                self._catch_up(locked=False)
+                gen, offset, lsn = self._wal_gen, self._wal_offset, self._lsn
+                shots = self._capture(self._dirty_parts())
+            self._save(shots)
+            with self._mutex, self._lock:
+                self._catch_up(locked=True)
+                if self._closed or self._wal_gen != gen:
+                    return  # the files are saved; the journal goes on as it is
+                size = os.fstat(self._wal_fd).st_size
+                tail = os.pread(self._wal_fd, size - offset, offset) if size > offset else b""
+                self._new_wal(gen + 1, lsn, tail)
+        finally:
+            self._ckpt.release()
 
     def checkpoint(self) -> None:
         """Write every changed partition to its TinyDB file and start a new journal."""
-        with self._mutex, self._lock:
+        with self._ckpt, self._mutex, self._lock:
             self._check_open()
             self._catch_up(locked=True)
             try:
@@ -483,8 +558,15 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             except OSError as exc:
                 raise StorageError(f"写入数据文件失败（数据仍在预写日志中，未丢失）：{exc}") from None
 
+    def wait_for_checkpoints(self, timeout: float | None = None) -> bool:
+        """Until the background checkpoints asked for so far are done (tests, benchmarks)."""
+        return self._checkpointer.wait(timeout)
+
     def close(self) -> None:
-        with self._mutex:
+        if self._closed:
+            return
+        self._checkpointer.stop()  # a checkpoint under way finishes first
+        with self._ckpt, self._mutex:
             if self._closed:
                 return
             try:
@@ -498,11 +580,13 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 self._close_files()
 
     def _close_files(self) -> None:
+        self._checkpointer.stop()  # (done already by close; a store given up without close stops it here)
         if self._wal_fd >= 0:
             os.close(self._wal_fd)
             self._wal_fd = -1
         self._mark.close()
         self._lock.close()
+        self._ckpt.close()
 
     def __enter__(self):
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 
 import pytest
 from storage_helpers import case_doc, event, open_with_stock_tinydb, task
@@ -319,11 +320,53 @@ def test_automatic_checkpoints(tmp_path):
         c = new_case(s, "SG-2024-00001")
         for _ in range(10):
             c = s.commit(c, [event()], None, c["version"])
-        assert s._wal_gen >= 4
+        assert s.wait_for_checkpoints(30)  # they run in a thread of their own
+        assert s._wal_gen >= 2
         assert s._wal_records < 3
     with Store(tmp_path) as s:
         assert s.get_case("SG-2024-00001")["version"] == 11
         assert s.verify() == []
+
+
+@pytest.mark.tinydb_files
+def test_commits_go_on_while_a_checkpoint_writes(tmp_path, monkeypatch):
+    """The automatic checkpoint writes the files in its own thread: commits made meanwhile neither wait
+    for it nor get lost, the new journal generation carries them, and a crash after it loses nothing."""
+    from storage._parts import Shot
+
+    gate, writing = threading.Event(), threading.Event()
+    encode = Shot.encode
+
+    def held_encode(self):
+        writing.set()
+        gate.wait(60)
+        yield from encode(self)
+
+    monkeypatch.setattr(Shot, "encode", held_encode)
+    s = Store(tmp_path, checkpoint_every=5)
+    c = new_case(s, "SG-2024-00001", tasks=[task("SG-2024-00001")])
+    for _ in range(4):
+        c = s.commit(c, [event()], None, c["version"])
+    assert writing.wait(30), "the fifth record should have started a checkpoint"
+    other = Store(tmp_path)  # a second process's view, following the generations
+    for _ in range(20):  # while the checkpoint is held up in the middle of writing hot.json
+        c = s.commit(c, [event()], None, c["version"])
+    assert s._wal_gen == 1, "the commits must not have waited for the checkpoint"
+    assert other.get_case("SG-2024-00001")["version"] == 25
+    gate.set()
+    assert s.wait_for_checkpoints(60)
+    assert s._wal_gen >= 2
+    assert json.loads((tmp_path / "hot.json").read_bytes())["_meta"]["1"]["lsn"] >= 5
+    c = s.commit(c, [event()], None, c["version"])
+    assert other.get_case("SG-2024-00001")["version"] == 26
+    assert len(other.history("SG-2024-00001")) == 26
+    other.close()
+    s._close_files()  # the process dies: no checkpoint on the way out
+    with Store(tmp_path) as again:
+        assert again.get_case("SG-2024-00001")["version"] == 26
+        assert len(again.history("SG-2024-00001")) == 26
+        assert len(again.inbox(user="u", roles=[("科员", "安监科")])) == 1
+        assert again.verify() == []
 
 
 @pytest.mark.tinydb_files
