@@ -8,33 +8,14 @@ only the current segments, never the whole history. Part objects are made on fir
 """
 from __future__ import annotations
 
-import re
-import zlib
 from pathlib import Path
 
+from storage._case_ids import SHARD_CASES, partition_of, shard_of
 from storage._parts import ArchivePart, HotPart, Part, SegmentPart
 
-SHARD_CASES = 1000  # case numbers per archive shard
+__all__ = ["HISTORY_SPAN", "SHARD_CASES", "LayoutMixin", "partition_of", "shard_of"]
+
 HISTORY_SPAN = 10_000  # journal numbers per history segment
-_ID = re.compile(r"^(.+)-(\d+)$")
-_UNSAFE = re.compile(r"[^\w.-]")
-
-
-def partition_of(case_id: str) -> str:
-    """`SG-2024-00012` → `SG-2024`; ids without a trailing number share the partition `_other`."""
-    m = _ID.match(case_id)
-    if not m:
-        return "_other"
-    name = _UNSAFE.sub("_", m.group(1))
-    return name if name.strip(".") else "_" + name
-
-
-def shard_of(case_id: str) -> int:
-    """Case number // `SHARD_CASES`; an id without a number is spread over 16 shards by its crc."""
-    m = _ID.match(case_id)
-    if not m:
-        return zlib.crc32(case_id.encode("utf-8")) % 16
-    return int(m.group(2)) // SHARD_CASES
 
 
 class LayoutMixin:

@@ -6,8 +6,8 @@ whose LSN is not above it is already in the part and is skipped, which makes rep
 
 Saving is split so that commits need not wait for it: `capture` (under the Store's mutex) takes
 shallow copies of the tables, a `Shot`; encoding and writing the shot need no lock. Documents are
-replaced, not changed, when a record changes them (a people entry is the one exception, marked
-`stale`), so a shot's documents stay as they were captured.
+replaced, not changed, when a record changes them, so a shot's documents stay as they were captured
+(`put_doc` marks a document given back changed in place `stale`, so its encoding is redone).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tinydb import TinyDB
 
+from storage._case_ids import partition_of, shard_of
 from storage._files import MemoryTables, read_tinydb
 
 META = "_meta"
@@ -181,12 +182,11 @@ class Shot:
             out = [("{" if t == 0 else ",") + _encode(table) + ":{"]
             for n, (did, doc) in enumerate(docs.items()):
                 hit = old.get(did)
-                if hit is not None and hit[0] is doc and (table, did) not in self.stale:
-                    item = hit[1]
-                else:
+                if hit is None or hit[0] is not doc or (table, did) in self.stale:
                     key = f'"{did}"' if did.isdigit() else _encode(did)
-                    item = f"{key}:{_encode(doc)}"
-                cache[did] = (doc, item)
+                    hit = (doc, f"{key}:{_encode(doc)}")
+                cache[did] = hit  # the same tuple when unchanged: no new objects for the collector
+                item = hit[1]
                 out.append(item if n == 0 else "," + item)
                 if len(out) >= self.PIECE:
                     yield "".join(out).encode("utf-8")
@@ -206,7 +206,8 @@ class Shot:
 class HotPart(Part):
     """hot.json: open cases, their tasks (inbox), counters and the small generic tables; and `people`,
     each person's cases (open and closed) with when each last changed, so 我发起的 and 已办 read one
-    page of cases, not the archive."""
+    page of cases, not the archive. A `people` document holds one person's cases of one shard (1000
+    case numbers), so a commit re-encodes a small document, not everything a busy person ever did."""
 
     key_fields = {"cases": "id", "tasks": None}
 
@@ -220,6 +221,9 @@ class HotPart(Part):
         self.task_nested: dict[str, tuple[tuple[str, bool], ...]] = {}
         for did, task in self.tables.get("tasks", {}).items():
             self._index_task(did, task)
+        self.people_keys: dict[str, list[str]] = {}  # person -> keys of their `people` documents
+        for doc in self.tables.get("people", {}).values():
+            self.people_keys.setdefault(doc.get("person"), []).append(doc.get("_key"))
 
     def _index_task(self, did: str, task: dict) -> None:
         due = task.get("due")
@@ -266,12 +270,28 @@ class HotPart(Part):
     def op_people(self, case: dict) -> None:
         """Index a stored case under the person who started it and everyone who acted on it."""
         cid, at = case["id"], case.get("updated_at") or ""
+        bucket = f"{partition_of(cid)}\x00{shard_of(cid)}"
         named = [("started", case.get("created_by"))] + [("acted", p) for p in case.get("participants") or ()]
         for kind, person in named:
             if isinstance(person, str) and person:
-                entry = self.get_doc("people", person) or {"_key": person, "started": {}, "acted": {}}
-                entry[kind][cid] = at
-                self.put_doc("people", person, entry)  # also forgets its encoded copy for the checkpoint
+                key = f"{person}\x00{bucket}"
+                old = self.get_doc("people", key)
+                if old is None:
+                    self.people_keys.setdefault(person, []).append(key)
+                    old = {"_key": key, "person": person, "started": {}, "acted": {}}
+                if old[kind].get(cid) != at:
+                    # a new document, not the old one changed: a checkpoint may be encoding the old one
+                    self.put_doc("people", key, {**old, kind: {**old[kind], cid: at}})
+
+    def people_stamps(self, person: str, kind: str) -> dict[str, str]:
+        """Case id -> when it last changed, of every case `person` started or acted on (`kind`)."""
+        docs = [self.get_doc("people", key) for key in self.people_keys.get(person, ())]
+        if len(docs) == 1:
+            return docs[0][kind]
+        stamps: dict[str, str] = {}
+        for doc in docs:
+            stamps.update(doc[kind])
+        return stamps
 
     def op_seq(self, name: str, value: int, seal: str | None = None) -> None:
         doc = {"_key": name, "value": value}

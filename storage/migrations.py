@@ -18,6 +18,11 @@ Versions:
 4. hot.json gains the table `people`: for each person, the cases they started and the cases they
    acted on (`participants`), each with its `updated_at`, so 我发起的 and 已办 page without reading
    the archive. The step builds it from every stored case (rebuilt whole: running it again is harmless).
+5. A `people` document holds one person's cases of one shard (1000 case numbers), keyed
+   ``person NUL partition NUL shard`` and naming its `person`, no longer all of a person's cases: at
+   300,000 cases one person's document was 20 MB, re-encoded whole by every checkpoint after they
+   acted. The step rebuilds the table from every stored case, as step 4 does (step 4, run by this code,
+   writes this layout already; the rebuild is harmless).
 
 A step is called with the data directory and the `Sealer` of the opening store.
 """
@@ -26,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _partition_files(data_dir: Path, folder: str) -> list[Path]:
@@ -100,7 +105,8 @@ def migrate_2_to_3(data_dir: Path, sealer) -> None:
     atomic_write(meta_path, json.dumps(info).encode())
 
 
-def migrate_3_to_4(data_dir: Path, sealer=None) -> None:
+def _rebuild_people(data_dir: Path) -> None:
+    """hot.json's `people` table built again from every stored case, the way commits build it."""
     from storage._files import read_tinydb, write_tinydb
     from storage._parts import HotPart
 
@@ -114,8 +120,19 @@ def migrate_3_to_4(data_dir: Path, sealer=None) -> None:
             if isinstance(case.get("id"), str):
                 index.op_people(case)
     hot["people"] = index.tables.get("people", {})
+    next_ids = hot.get("_meta", {}).get("1", {}).get("next_ids")
+    if next_ids is not None:  # the table's ids start again from 1
+        next_ids["people"] = index.next_ids.get("people", 1)
     write_tinydb(hot_path, hot)
 
 
+def migrate_3_to_4(data_dir: Path, sealer=None) -> None:
+    _rebuild_people(data_dir)
+
+
+def migrate_4_to_5(data_dir: Path, sealer=None) -> None:
+    _rebuild_people(data_dir)
+
+
 #: step from version N to N + 1
-MIGRATIONS: dict[int, Callable] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4}
+MIGRATIONS: dict[int, Callable] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4, 4: migrate_4_to_5}

@@ -49,7 +49,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from storage import _wal
+from storage import _pauses, _wal
 from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
 from storage._checkpointer import Checkpointer
@@ -214,6 +214,10 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if isinstance(state, list) and len(state) == 3:
             self._state = (int(state[0]), str(state[1]), str(state[2]))
         self._read_wal(locked=locked)
+        _pauses.settle(self._hot_docs())
+
+    def _hot_docs(self) -> int:
+        return sum(len(docs) for docs in self.hot.tables.values())
 
     def _open_wal(self) -> None:
         try:
@@ -537,7 +541,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 self._catch_up(locked=False)
                 gen, offset, lsn = self._wal_gen, self._wal_offset, self._lsn
                 shots = self._capture(self._dirty_parts())
-            self._save(shots)
+            with _pauses.quick_switches():
+                self._save(shots)
+            _pauses.settle(self._hot_docs())  # what commits made since the last one, too
             with self._mutex, self._lock:
                 self._catch_up(locked=True)
                 if self._closed or self._wal_gen != gen:

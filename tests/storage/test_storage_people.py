@@ -9,7 +9,7 @@ import pytest
 from storage_helpers import case_doc, event
 
 from storage import Store
-from storage.migrations import migrate_3_to_4
+from storage.migrations import SCHEMA_VERSION, migrate_3_to_4
 
 
 def case(cid, when, status="open", by="wang", acted=("wang",)):
@@ -57,6 +57,26 @@ def test_bulk_loaded_cases_are_indexed(place):
 
 
 @pytest.mark.tinydb_files
+def test_a_person_is_indexed_one_document_per_shard(tmp_path):
+    """A busy person's cases are spread over one document per 1000 case numbers, so a commit changes
+    (and the checkpoint re-encodes) a small document, not all they ever did."""
+    cases = [case(f"SG-2024-{i:05d}", f"2024-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}")
+             for i in range(1, 2501)]
+    with Store(tmp_path) as s:
+        s.bulk_load(cases, [{**event("start"), "case_id": c["id"]} for c in cases])
+        later = {**s.get_case("SG-2024-00007"), "updated_at": "2024-02-01T00:00:00"}
+        s.commit(later, [event("edit")], None, later["version"])
+        assert ids(s.cases_of_person("wang", "acted", limit=2)) == ["SG-2024-00007", "SG-2024-02500"]
+        s.checkpoint()
+    people = json.loads((tmp_path / "hot.json").read_bytes())["people"]
+    assert sorted(len(doc["acted"]) for doc in people.values()) == [501, 999, 1000]
+    assert {doc["person"] for doc in people.values()} == {"wang"}
+    with Store(tmp_path) as s:
+        assert s.cases_of_person("wang", "started")[1] == 2500
+        assert ids(s.cases_of_person("wang", "started", offset=1, limit=1)) == ["SG-2024-02500"]
+
+
+@pytest.mark.tinydb_files
 def test_migration_builds_the_index_from_every_stored_case(tmp_path):
     with Store(tmp_path) as s:
         s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
@@ -67,10 +87,35 @@ def test_migration_builds_the_index_from_every_stored_case(tmp_path):
     meta = json.loads((tmp_path / "meta.json").read_text())
     (tmp_path / "meta.json").write_text(json.dumps({**meta, "schema_version": 3}))
     with Store(tmp_path) as s:
-        assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == 4
+        assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
         assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00002", "SG-2024-00001"]
         assert ids(s.cases_of_person("li", "started")) == ["SG-2024-00002"]
         assert s.verify() == []
     before = (tmp_path / "hot.json").read_bytes()
     migrate_3_to_4(tmp_path)  # again: the same table
     assert json.loads((tmp_path / "hot.json").read_bytes())["people"] == json.loads(before)["people"]
+
+
+@pytest.mark.tinydb_files
+def test_a_version_4_index_is_split_by_shard(tmp_path):
+    """Version 4 kept one document per person; opening such a data dir splits it (schema step 5)."""
+    with Store(tmp_path) as s:
+        s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
+        s.commit(case("SG-2024-01001", "2024-03-02T09:00:00", by="li"), [event("start")], None, 0)
+    hot = json.loads((tmp_path / "hot.json").read_text())
+    hot["people"] = {"1": {"_key": "wang", "started": {"SG-2024-00001": "2024-03-01T09:00:00"},
+                           "acted": {"SG-2024-00001": "2024-03-01T09:00:00", "SG-2024-01001": "2024-03-02T09:00:00"}},
+                     "2": {"_key": "li", "started": {"SG-2024-01001": "2024-03-02T09:00:00"}, "acted": {}}}
+    (tmp_path / "hot.json").write_text(json.dumps(hot))
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    (tmp_path / "meta.json").write_text(json.dumps({**meta, "schema_version": 4}))
+    with Store(tmp_path) as s:
+        assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
+        assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-01001", "SG-2024-00001"]
+        assert ids(s.cases_of_person("li", "started")) == ["SG-2024-01001"]
+        s.commit(case("SG-2024-00002", "2024-03-03T09:00:00"), [event("start")], None, 0)
+        assert ids(s.cases_of_person("wang", "started")) == ["SG-2024-00002", "SG-2024-00001"]
+        assert s.verify() == []
+    people = json.loads((tmp_path / "hot.json").read_bytes())["people"]
+    assert sorted(doc["_key"] for doc in people.values()) == [
+        "li\x00SG-2024\x001", "wang\x00SG-2024\x000", "wang\x00SG-2024\x001"]

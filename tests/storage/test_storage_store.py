@@ -11,7 +11,7 @@ import pytest
 from storage_helpers import case_doc, event, open_with_stock_tinydb, task
 from tinydb import TinyDB
 
-from storage import ConflictError, NotFound, StorageError, Store, event_hash, partition_of
+from storage import SCHEMA_VERSION, ConflictError, NotFound, StorageError, Store, event_hash, partition_of
 
 
 def new_case(store, case_id, status="open", tasks=None, events=None, **extra):
@@ -293,7 +293,7 @@ def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     assert files[str(tmp_path / "hot.json")]["cases"] == 1
     assert files[str(tmp_path / "history" / "SG-2024" / "0000-000000.json")]["events"] == 1
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["schema_version"] == 4
+    assert meta["schema_version"] == SCHEMA_VERSION == 5
     s.close()
 
 
