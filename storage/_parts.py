@@ -12,6 +12,7 @@ replaced, not changed, when a record changes them, so a shot's documents stay as
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, insort
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tinydb import TinyDB
 
 from storage._case_ids import partition_of, shard_of
 from storage._files import MemoryTables, read_tinydb
+from storage._frozen import freeze
 
 META = "_meta"
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # like dump_tinydb
@@ -214,42 +216,51 @@ class HotPart(Part):
     def _index(self) -> None:
         super()._index()
         self.task_by_case: dict[str, list[str]] = {}
-        self.task_by_user: dict[str, set[str]] = {}
-        self.task_by_role: dict[tuple[str, str | None], set[str]] = {}  # (role, unit or None) -> ids
+        # the inbox index: holder -> its tasks as (inbox sort key, id), kept sorted, so a page of
+        # 待办 is the head of a few sorted lists (heapq.merge), never a sort of everything a user holds
+        self.task_by_user: dict[str, list[tuple[str, str]]] = {}
+        self.task_by_role: dict[tuple[str, str | None], list[tuple[str, str]]] = {}  # (role, unit or None)
         self.task_order: dict[str, str] = {}  # inbox sort key: due (none last), case id, state
-        # keys holding lists or dicts, copied on read: (key, True) for a list of plain values
-        self.task_nested: dict[str, tuple[tuple[str, bool], ...]] = {}
-        for did, task in self.tables.get("tasks", {}).items():
-            self._index_task(did, task)
+        tasks = self.tables.get("tasks", {})
+        for did, task in tasks.items():
+            tasks[did] = frozen = freeze(task)  # handed out as they are (storage._frozen)
+            self._index_task(did, frozen, bisect=False)
+        for held in (*self.task_by_user.values(), *self.task_by_role.values()):
+            held.sort()
         self.people_keys: dict[str, list[str]] = {}  # person -> keys of their `people` documents
         for doc in self.tables.get("people", {}).values():
             self.people_keys.setdefault(doc.get("person"), []).append(doc.get("_key"))
 
-    def _index_task(self, did: str, task: dict) -> None:
-        due = task.get("due")
-        self.task_order[did] = f"{'1' if due is None else '0'}{due or ''}\x00{task.get('case_id') or ''}" \
-                               f"\x00{task.get('state') or ''}"
-        self.task_nested[did] = tuple(
-            (k, type(v) is list and not any(type(x) is list or type(x) is dict for x in v))
-            for k, v in task.items() if type(v) is list or type(v) is dict)
-        self.task_by_case.setdefault(task.get("case_id"), []).append(did)
+    def _holder(self, task: dict) -> list[tuple[str, str]] | None:
+        """The inbox list the task is in: its user's, else its role's in its unit (None: neither)."""
         if task.get("user") is not None:
-            self.task_by_user.setdefault(task["user"], set()).add(did)
-        elif task.get("role") is not None:
-            self.task_by_role.setdefault((task["role"], task.get("unit")), set()).add(did)
+            return self.task_by_user.setdefault(task["user"], [])
+        if task.get("role") is not None:
+            return self.task_by_role.setdefault((task["role"], task.get("unit")), [])
+        return None
+
+    def _index_task(self, did: str, task: dict, bisect: bool = True) -> None:
+        due = task.get("due")
+        order = self.task_order[did] = f"{'1' if due is None else '0'}{due or ''}\x00{task.get('case_id') or ''}" \
+                                       f"\x00{task.get('state') or ''}"
+        self.task_by_case.setdefault(task.get("case_id"), []).append(did)
+        held = self._holder(task)
+        if held is not None:
+            if bisect:
+                insort(held, (order, did))
+            else:
+                held.append((order, did))  # sorted once everything is in (`_index`)
 
     def _drop_tasks(self, case_id: str) -> None:
         tasks = self.tables.get("tasks", {})
         for did in self.task_by_case.pop(case_id, ()):
-            self.task_order.pop(did, None)
-            self.task_nested.pop(did, None)
+            order = self.task_order.pop(did, None)
             task = tasks.pop(did, None)
-            if task is None:
-                continue
-            if task.get("user") is not None:
-                self.task_by_user.get(task["user"], set()).discard(did)
-            elif task.get("role") is not None:
-                self.task_by_role.get((task["role"], task.get("unit")), set()).discard(did)
+            held = None if task is None else self._holder(task)
+            if held:
+                at = bisect_left(held, (order, did))
+                if at < len(held) and held[at][1] == did:
+                    del held[at]
 
     # ops
     def op_case(self, doc: dict) -> None:
@@ -264,8 +275,8 @@ class HotPart(Part):
         table = self.tables.setdefault("tasks", {})
         for task in tasks:
             did = self._new_id("tasks")
-            table[did] = task
-            self._index_task(did, task)
+            table[did] = frozen = freeze(task)
+            self._index_task(did, frozen)
 
     def op_people(self, case: dict) -> None:
         """Index a stored case under the person who started it and everyone who acted on it."""

@@ -6,7 +6,9 @@ archive shards) changes here and nowhere else.
 """
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain, islice
 from typing import Any
 
 from tinydb import Query
@@ -109,8 +111,8 @@ class QueriesMixin:
         """The user's open tasks, soonest due first (no due date last), then by case id.
 
         A task matches when it names the user, or names no user and one of the user's roles with
-        no unit or the unit of that role. `limit`: only the first so many (the sort is cheap, the
-        copies are not).
+        no unit or the unit of that role. `limit`: only the first so many. The rows are the Store's
+        own, read-only (`storage._frozen`): copy one to change it.
         """
         if isinstance(roles, dict):
             units = {role: set(us if isinstance(us, (list, tuple, set)) else [us]) for role, us in roles.items()}
@@ -122,22 +124,18 @@ class QueriesMixin:
             self._check_open()
             self._catch_up(locked=False)
             hot = self.hot
+            keys = {(role, None) for role in units} | {(role, u) for role, us in units.items() for u in us}
+            held = [hot.task_by_role.get(key) for key in keys] + [hot.task_by_user.get(user)]
+            held = [h for h in held if h]
+            n = None if limit is None else max(0, limit)
+            if len(held) == 1:
+                page = held[0] if n is None else held[0][:n]
+            elif n is None:
+                page = sorted(chain.from_iterable(held))  # sorted runs: merged, not sorted again
+            else:
+                page = list(islice(heapq.merge(*held), n))
             tasks = hot.tables.get("tasks", {})
-            by_role = hot.task_by_role
-            found = set(hot.task_by_user.get(user, ()))
-            for role, role_units in units.items():
-                found.update(by_role.get((role, None), ()))  # any unit
-                for unit in role_units:
-                    found.update(by_role.get((role, unit), ()))
-            out = []
-            nested = hot.task_nested
-            order = sorted(found, key=hot.task_order.__getitem__)
-            for did in order if limit is None else order[:max(0, limit)]:
-                task = tasks[did].copy()
-                for key, flat in nested[did]:
-                    task[key] = task[key].copy() if flat else deep_copy(task[key])
-                out.append(task)
-            return out
+            return [tasks[did] for _, did in page]
 
     # ------------------------------------------------------------ small tables
     def get(self, table: str, key: str) -> dict | None:

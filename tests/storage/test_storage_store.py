@@ -140,6 +140,48 @@ def test_inbox_sorted_by_due(store):
     assert got == ["SG-2024-00003", "SG-2024-00002", "SG-2024-00001"]
 
 
+def test_inbox_merges_what_the_user_and_each_role_hold_in_one_order(store):
+    """The inbox is the head of several sorted lists (the user's, each role's in each unit): every
+    page, however cut, is the same order as the whole, and moved tasks leave the list they were in."""
+    holders = [dict(role=None, user="wang"), dict(role="科员", unit=None), dict(role="科员", unit="安监科"),
+               dict(role="科长", unit="安监科"), dict(role="局长", unit="局领导")]
+    cases = {}
+    for i in range(1, 41):
+        cid = f"SG-2024-{i:05d}"
+        due = None if i % 7 == 0 else f"2024-05-{(i * 13) % 28 + 1:02d}"
+        cases[cid] = new_case(store, cid, tasks=[task(cid, due=due, **holders[i % len(holders)])])
+    roles = [("科员", "安监科"), ("科长", "安监科")]
+    whole = store.inbox(user="wang", roles=roles)
+    assert len(whole) == 32
+    assert [t["due"] is None for t in whole] == sorted(t["due"] is None for t in whole)
+    assert [(t["due"] or "", t["case_id"]) for t in whole if t["due"]] == sorted(
+        (t["due"], t["case_id"]) for t in whole if t["due"])
+    for n in (0, 1, 5, 31, 32, 100):
+        assert store.inbox(user="wang", roles=roles, limit=n) == whole[:n]
+    moved = whole[0]["case_id"]  # to the 局长: out of this inbox, the rest unchanged
+    store.commit(cases[moved], [], [task(moved, role="局长", unit="局领导")], cases[moved]["version"])
+    assert store.inbox(user="wang", roles=roles) == whole[1:]
+    assert store.inbox(user="wang", roles=roles, limit=3) == whole[1:4]
+
+
+@pytest.mark.tinydb_files
+def test_inbox_rows_are_read_only_and_copies_are_not(tmp_path):
+    import copy
+
+    with Store(tmp_path) as s:
+        new_case(s, "SG-2024-00001", tasks=[task("SG-2024-00001")])
+        [row] = s.inbox(user="u", roles=[("科员", "安监科")])
+        for change in (lambda: row.__setitem__("state", "x"), lambda: row.pop("state"), lambda: row.update(a=1)):
+            with pytest.raises(TypeError, match="read-only"):
+                change()
+        mine = copy.deepcopy(row)
+        mine["state"] = "mine"
+        assert type(mine) is dict and json.dumps(row) and {**row}["state"] != "mine"
+    with Store(tmp_path) as s:  # read back from the journal: frozen too
+        with pytest.raises(TypeError):
+            s.inbox(user="u", roles=[("科员", "安监科")])[0]["due"] = None
+
+
 # ---------------------------------------------------------------- counters
 
 def test_sequences_are_durable_and_independent(place):

@@ -1,0 +1,61 @@
+"""Read-only JSON documents that the Store hands out without copying: its inbox rows.
+
+Copying a row costs about 2 µs; a user's whole 待办 at 300,000 cases is 25,000 rows, so copies were
+four fifths of its time. The Store keeps those rows frozen instead and gives out the rows themselves:
+they compare, encode and unpack (`{**row}`, `list(row["actions"])`) like the dicts and lists they
+are; anything that would change one raises TypeError, so nobody changes the Store's memory by
+accident; `copy`, `deepcopy` and pickling give plain (changeable) dicts and lists.
+"""
+from __future__ import annotations
+
+from storage._json import deep_copy
+
+
+def _refuse(self, *args, **kwargs):
+    raise TypeError("the Store's rows are read-only: change a copy (copy.deepcopy(row))")
+
+
+class FrozenDict(dict):
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def thaw(self) -> dict:
+        return {k: v.thaw() if isinstance(v, (FrozenDict, FrozenList)) else deep_copy(v) for k, v in self.items()}
+
+    def __copy__(self):
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        return self.thaw()
+
+    def __reduce__(self):
+        return dict, (self.thaw(),)
+
+
+class FrozenList(list):
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def thaw(self) -> list:
+        return [v.thaw() if isinstance(v, (FrozenDict, FrozenList)) else deep_copy(v) for v in self]
+
+    def __copy__(self):
+        return list(self)
+
+    def __deepcopy__(self, memo):
+        return self.thaw()
+
+    def __reduce__(self):
+        return list, (self.thaw(),)
+
+
+def freeze(value):
+    """A read-only copy of JSON data (dicts and lists all the way down)."""
+    t = type(value)
+    if t is dict:
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if t is list:
+        return FrozenList(freeze(v) for v in value)
+    return value
