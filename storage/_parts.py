@@ -205,6 +205,13 @@ class Shot:
         self.part.stale |= self.stale
 
 
+def earliest_due(case: dict) -> str | None:
+    """The earliest `due` among the case's `deadlines` still `pending` (ISO text), or None."""
+    dues = [d["due"] for d in case.get("deadlines") or () if type(d) is dict and d.get("status") == "pending"
+            and isinstance(d.get("due"), str) and d["due"]]
+    return min(dues) if dues else None
+
+
 class HotPart(Part):
     """hot.json: open cases, their tasks (inbox), counters and the small generic tables; and `people`,
     each person's cases (open and closed) with when each last changed, so 我发起的 and 已办 read one
@@ -221,6 +228,10 @@ class HotPart(Part):
         self.task_by_user: dict[str, list[tuple[str, str]]] = {}
         self.task_by_role: dict[tuple[str, str | None], list[tuple[str, str]]] = {}  # (role, unit or None)
         self.task_order: dict[str, str] = {}  # inbox sort key: due (none last), case id, state
+        # open case -> the earliest due time of its pending deadlines: what a sweep looks at
+        self.case_due: dict[str, str] = {}
+        for doc in self.tables.get("cases", {}).values():
+            self._index_due(doc)
         tasks = self.tables.get("tasks", {})
         for did, task in tasks.items():
             tasks[did] = frozen = freeze(task)  # handed out as they are (storage._frozen)
@@ -262,12 +273,21 @@ class HotPart(Part):
                 if at < len(held) and held[at][1] == did:
                     del held[at]
 
+    def _index_due(self, doc: dict) -> None:
+        due = earliest_due(doc)
+        if due is None:
+            self.case_due.pop(doc.get("id"), None)
+        else:
+            self.case_due[doc["id"]] = due
+
     # ops
     def op_case(self, doc: dict) -> None:
         self.put_doc("cases", doc["id"], doc)
+        self._index_due(doc)
 
     def op_uncase(self, case_id: str) -> None:
         self.del_doc("cases", case_id)
+        self.case_due.pop(case_id, None)
         self._drop_tasks(case_id)
 
     def op_tasks(self, case_id: str, tasks: list[dict]) -> None:

@@ -105,6 +105,14 @@ class QueriesMixin:
         for doc in docs:
             yield public(doc)
 
+    def cases_due(self, stamp: str) -> list[str]:
+        """The ids of the open cases with a deadline still pending whose `due` is at or before `stamp`
+        (ISO text), by id: what a sweep acts on, found without reading every open case."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            return sorted(cid for cid, due in self.hot.case_due.items() if due <= stamp)
+
     # ------------------------------------------------------------ inbox
     def inbox(self, *, user: str, roles: dict[str, list[str]] | Iterable[tuple[str, str]],
               limit: int | None = None) -> list[dict]:

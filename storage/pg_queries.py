@@ -62,6 +62,16 @@ class PgQueriesMixin:
     def open_cases(self) -> Iterator[dict]:
         return self.cases(status="open")
 
+    def cases_due(self, stamp: str) -> list[str]:
+        """The ids of the open cases with a deadline still pending whose `due` is at or before `stamp`."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT id FROM cases WHERE status = 'open' AND EXISTS (SELECT 1 FROM "
+                "json_array_elements(CASE WHEN json_typeof(doc->'deadlines') = 'array' THEN doc->'deadlines' "
+                "ELSE '[]'::json END) d WHERE d->>'status' = 'pending' AND d->>'due' <> '' AND d->>'due' <= %s) "
+                "ORDER BY id", (stamp,)).fetchall()
+        return [r[0] for r in rows]
+
     def cases_of_person(self, person: str, kind: str, *, offset: int = 0,
                         limit: int = 20) -> tuple[list[dict], int]:
         """One page of the cases `person` started (kind "started") or acted on ("acted"), the most

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -262,17 +262,24 @@ class Service:
         """Act on every passed deadline once (fire or escalate). Running it twice changes nothing."""
         now = now or self.clock()
         done = []
-        for case in list(self.store.open_cases()):
+        for case in self._cases_due(now):
             for deadline in engine.due_deadlines(case, now):
                 done.append(self.apply_deadline(case["id"], deadline["id"], now))
         return [d for d in done if d]
+
+    def _cases_due(self, now: datetime) -> Iterator[dict]:
+        """The open cases with a passed deadline, from the store's index (not every open case)."""
+        for cid in self.store.cases_due(engine.iso(now)):
+            case = self.store.get_case(cid)
+            if case is not None and case.get("status") == "open":
+                yield case
 
     def sweep_preview(self, now: datetime | None = None) -> list[dict]:
         """What `sweep` would do at `now`, changing nothing: each passed deadline with the case, the
         timer, whether it fires (and where to) or escalates (and whom it reminds)."""
         now = now or self.clock()
         found = []
-        for case in list(self.store.open_cases()):
+        for case in self._cases_due(now):
             wf = self.definition_of(case)
             for deadline in engine.due_deadlines(case, now):
                 row = {"case_id": case["id"], "title": case["title"], "deadline": deadline["id"],

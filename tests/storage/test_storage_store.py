@@ -182,6 +182,30 @@ def test_inbox_rows_are_read_only_and_copies_are_not(tmp_path):
             s.inbox(user="u", roles=[("科员", "安监科")])[0]["due"] = None
 
 
+def test_cases_due_are_the_open_cases_with_a_passed_pending_deadline(place):
+    def with_deadlines(cid, *deadlines, status="open"):
+        return {**case_doc(cid, status), "deadlines": [{"id": f"d{n}", "status": st, "due": due}
+                                                       for n, (st, due) in enumerate(deadlines)]}
+
+    with place.open() as s:
+        s.commit(with_deadlines("SG-2024-00001", ("pending", "2024-05-01T23:59:59")), [event()], None, 0)
+        s.commit(with_deadlines("SG-2024-00002", ("fired", "2024-04-01T23:59:59"),
+                                ("pending", "2024-06-01T23:59:59")), [event()], None, 0)
+        s.commit(with_deadlines("SG-2024-00003", ("pending", "2024-03-01T23:59:59"), status="closed"),
+                 [event()], None, 0)
+        third = s.commit(with_deadlines("SG-2024-00004", ("pending", None), ("pending", "2024-04-15T09:00:00")),
+                         [event()], None, 0)
+        s.commit(case_doc("SG-2024-00005"), [event()], None, 0)  # no deadlines at all
+        assert s.cases_due("2024-04-30T00:00:00") == ["SG-2024-00004"]
+        assert s.cases_due("2024-05-01T23:59:59") == ["SG-2024-00001", "SG-2024-00004"]
+        assert s.cases_due("2025-01-01T00:00:00") == ["SG-2024-00001", "SG-2024-00002", "SG-2024-00004"]
+        done = {**third, "deadlines": [{"id": "d1", "status": "escalated", "due": "2024-04-15T09:00:00"}]}
+        s.commit(done, [event()], None, third["version"])  # acted on: no longer due
+        assert s.cases_due("2025-01-01T00:00:00") == ["SG-2024-00001", "SG-2024-00002"]
+    with place.open() as s:  # reopened: the same answer
+        assert s.cases_due("2025-01-01T00:00:00") == ["SG-2024-00001", "SG-2024-00002"]
+
+
 # ---------------------------------------------------------------- counters
 
 def test_sequences_are_durable_and_independent(place):
