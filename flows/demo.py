@@ -13,7 +13,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.core import engine
-from flows.core.errors import FlowError, StaleVersion
+from flows.core.errors import FlowError
 from flows.core.forms import Field
 from flows.core.org import SYSTEM
 from flows.core.spec import Workflow
@@ -643,16 +642,8 @@ def _replay(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int 
 
 def _act(svc, case_id: str, action: str, user: str, data: dict, comment: str | None, now: datetime) -> dict:
     """One step. Handed to a running stack, its serving process writes a case (a document issued) while
-    the demo moves on: a step that read the case before that write is refused as stale, having written
-    nothing, and is taken again on the case as it now is."""
-    for attempt in range(20):
-        try:
-            return svc.act(case_id, action, user, data, comment=comment, now=now)
-        except StaleVersion:
-            if attempt == 19:
-                raise
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+    the demo moves on: `Service.act` takes the step again on the case as it now is."""
+    return svc.act(case_id, action, user, data, comment=comment, now=now)
 
 
 def drive(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int = 0) -> dict | None:

@@ -181,9 +181,10 @@ class QueriesMixin:
             return {d["_key"]: d["value"] for d in self.hot.tables.get("sequences", {}).values()}
 
     def tasks_of(self, case_id: str) -> list[dict]:
-        """The stored task rows of one open case (what the inbox shows for it), in stored order."""
+        """The stored task rows of one open case (what the inbox shows for it), in stored order: copies,
+        to change at will (the inbox hands out the read-only rows themselves)."""
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
             tasks = self.hot.tables.get("tasks", {})
-            return [deep_copy(tasks[did]) for did in self.hot.task_by_case.get(case_id, ()) if did in tasks]
+            return [tasks[did].thaw() for did in self.hot.task_by_case.get(case_id, ()) if did in tasks]

@@ -12,6 +12,7 @@ from flows.core import engine, interventions
 from flows.core.errors import NotAvailable, NotPermitted
 from flows.service import desk
 from flows.service.cases import Service
+from flows.service.retry import on_fresh_case
 
 
 def _commit(svc: Service, case: dict, new: dict, events: list[dict], effects: list[dict] | None = None) -> dict:
@@ -40,16 +41,11 @@ def _retrying(command):
     commit (a page gives `expected_revision`; a moved case is still refused by `_open`)."""
     from functools import wraps
 
-    from flows.core.errors import StaleVersion
-
     @wraps(command)
     def run(*args, **kw):
-        for attempt in range(5):
-            try:
-                return command(*args, **kw)
-            except StaleVersion:
-                if kw.get("expected_version") is not None or attempt == 4:
-                    raise
+        if kw.get("expected_version") is not None:
+            return command(*args, **kw)
+        return on_fresh_case(lambda: command(*args, **kw), tries=5)
     return run
 
 

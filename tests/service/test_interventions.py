@@ -103,3 +103,33 @@ def test_a_stale_page_is_refused(service):
     service.act(cid, "verify", "awb_zhang")
     with pytest.raises(StaleVersion):
         interventions.urge(service, cid, "awb_head", expected_version=version)
+
+
+def test_an_action_on_the_case_as_it_is_is_taken_again_after_a_write_in_between(service):
+    """The command line and the demo act on "the case as it is": a write by someone else between the
+    read and the commit (effects' bookkeeping of a serving process, here a colleague's comment) makes the
+    action run again on the case read afresh; with the version the user was shown, it is refused."""
+    cid = _registered(service)
+    read = service.case
+    interloped = []
+
+    def case_then_a_write(case_id):
+        case = read(case_id)
+        if not interloped:
+            interloped.append(None)
+            interloped[0] = service.comment(cid, "ygk_liu", "补充：企业已整改")
+        return case
+
+    service.case = case_then_a_write
+    try:
+        moved = service.act(cid, "verify", "awb_zhang")
+    finally:
+        service.case = read
+    assert len(interloped) == 1 and moved["version"] > interloped[0]["version"]
+    assert moved["active"] != interloped[0]["active"]
+    assert service.history(cid)[-2]["comment"] == "补充：企业已整改"   # the colleague's comment is kept
+    _replayed_matches(service, cid)
+    shown = service.case(cid)["version"]
+    service.comment(cid, "ygk_liu", "又一条意见")
+    with pytest.raises(StaleVersion):
+        service.act(cid, "notify", "awb_zhang", expected_version=shown)
