@@ -18,6 +18,7 @@ Figures and their targets (see the issues):
                           app in headless Chromium, see bench/browser_bench.py (--skip-browser leaves them
                           out, --only-browser runs only them)
 --quick divides the sizes by 10 (names stay the same) and finishes in well under a minute.
+How the storage figures grow from 10k to 300k cases, on TinyDB and PostgreSQL: bench/scale.py.
 """
 from __future__ import annotations
 
