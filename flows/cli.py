@@ -134,9 +134,21 @@ def _deadline_warnings(svc, case: dict) -> None:
 
 
 def cmd_act(args) -> int:
+    from flows.service import desk
+    from flows.service.retry import on_fresh_case
+
     svc, stack = _effects_service(args)
-    case = svc.act(args.case, args.action, args.as_user, _json_arg(args.data, "--data"), comment=args.comment,
-                   expected_version=args.expect_version)
+    data = _json_arg(args.data, "--data")
+
+    def act() -> dict:
+        return svc.act(args.case, args.action, args.as_user, data, comment=args.comment,
+                       expected_version=args.expect_version)
+
+    if args.expect_version is not None:  # the version the user names: a change since is refused
+        case = act()
+    else:  # the case as it is; a step someone else took meanwhile is refused all the same
+        seen = desk.revision(svc.history(args.case))
+        case = on_fresh_case(act, moved=lambda: desk.revision(svc.history(args.case)) != seen)
     _print_json(case)  # printed only after the commit returned: it is durable
     _deadline_warnings(svc, case)
     _handed(svc, stack)

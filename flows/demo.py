@@ -25,6 +25,7 @@ from flows.core.errors import FlowError
 from flows.core.forms import Field
 from flows.core.org import SYSTEM
 from flows.core.spec import Workflow
+from flows.service.retry import on_fresh_case
 
 ENTERPRISES = [
     {"name": "通达客运有限公司", "credit_code": "91320600MA1MXK3P27"},
@@ -642,8 +643,8 @@ def _replay(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int 
 
 def _act(svc, case_id: str, action: str, user: str, data: dict, comment: str | None, now: datetime) -> dict:
     """One step. Handed to a running stack, its serving process writes a case (a document issued) while
-    the demo moves on: `Service.act` takes the step again on the case as it now is."""
-    return svc.act(case_id, action, user, data, comment=comment, now=now)
+    the demo moves on: a step that read the case before that write is taken again on the case as it is."""
+    return on_fresh_case(lambda: svc.act(case_id, action, user, data, comment=comment, now=now))
 
 
 def drive(svc, wf: Workflow, steps: list[Step], start: datetime, persona: int = 0) -> dict | None:

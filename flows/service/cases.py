@@ -26,7 +26,6 @@ from flows.service import catalogue, messages
 from flows.service.accounts import Accounts
 from flows.service.config import Config, data_dir, load_config
 from flows.service.files import Uploads
-from flows.service.retry import on_fresh_case
 from storage import ConflictError, Store, open_store
 
 
@@ -221,23 +220,17 @@ class Service:
 
     def act(self, case_id: str, action: str, user_id: str, data: dict | None = None,
             comment: str | None = None, expected_version: int | None = None, now: datetime | None = None) -> dict:
-        """Fire `action`. With `expected_version` (what the user was shown) a case changed since is
-        refused; without, the action is taken on the case as it now is (flows.service.retry)."""
-        def once() -> dict:
-            case = self.case(case_id)
-            wf = self.definition_of(case)
-            outcome = engine.fire(wf, self._form_context(), case, action=action, actor=self.actor(user_id),
-                                  now=now or self.clock(), data=copy.deepcopy(data), comment=comment,
-                                  expected_version=expected_version)
-            return self.commit_outcome(outcome, expected_version=case["version"])
-        return once() if expected_version is not None else on_fresh_case(once)
+        case = self.case(case_id)
+        wf = self.definition_of(case)
+        outcome = engine.fire(wf, self._form_context(), case, action=action, actor=self.actor(user_id),
+                              now=now or self.clock(), data=data, comment=comment,
+                              expected_version=expected_version)
+        return self.commit_outcome(outcome, expected_version=case["version"])
 
     def comment(self, case_id: str, user_id: str, text: str, now: datetime | None = None) -> dict:
-        def once() -> dict:
-            case = self.case(case_id)
-            outcome = engine.add_comment(case, self.actor(user_id), text, now or self.clock())
-            return self.commit_outcome(outcome, expected_version=case["version"])
-        return on_fresh_case(once)
+        case = self.case(case_id)
+        outcome = engine.add_comment(case, self.actor(user_id), text, now or self.clock())
+        return self.commit_outcome(outcome, expected_version=case["version"])
 
     def retry_effect(self, case_id: str, effect_id: str) -> dict:
         if self.effects is None:

@@ -6,7 +6,7 @@ import pytest
 from flows.core import engine
 from flows.core.errors import CommentRequired, NotAvailable, NotPermitted, StaleVersion
 from flows.service import desk, interventions
-from tests.orchestration.orch_helpers import BLACKLIST
+from tests.orchestration.orch_helpers import BLACKLIST, INVESTIGATION
 
 DERIVED = ("active", "data", "status", "countersigns", "assigned", "participants")
 
@@ -105,31 +105,48 @@ def test_a_stale_page_is_refused(service):
         interventions.urge(service, cid, "awb_head", expected_version=version)
 
 
-def test_an_action_on_the_case_as_it_is_is_taken_again_after_a_write_in_between(service):
-    """The command line and the demo act on "the case as it is": a write by someone else between the
-    read and the commit (effects' bookkeeping of a serving process, here a colleague's comment) makes the
-    action run again on the case read afresh; with the version the user was shown, it is refused."""
+def test_an_action_on_the_case_as_it_is_is_taken_again_unless_the_case_moved_meanwhile(service):
+    """What the command line does without --expect-version (flows.service.retry): a write in between
+    that did not move the case (effects' bookkeeping; here a colleague's comment) makes the step run
+    again on the case read afresh; a step someone else took in between is refused, never acted over.
+    `Service.act` itself never retries: a page decides with the revision it showed."""
+    from flows.service.retry import on_fresh_case
+
     cid = _registered(service)
     read = service.case
-    interloped = []
 
-    def case_then_a_write(case_id):
-        case = read(case_id)
-        if not interloped:
-            interloped.append(None)
-            interloped[0] = service.comment(cid, "ygk_liu", "补充：企业已整改")
+    def with_a_write_between(write):
+        done = []
+
+        def case(case_id):
+            found = read(case_id)
+            if not done:
+                done.append(True)  # before writing: the write reads the case too
+                write()
+            return found
         return case
 
-    service.case = case_then_a_write
+    seen = desk.revision(service.history(cid))
+
+    def moved() -> bool:
+        return desk.revision(service.history(cid)) != seen
+
+    service.case = with_a_write_between(lambda: service.comment(cid, "ygk_liu", "补充：企业已整改"))
     try:
-        moved = service.act(cid, "verify", "awb_zhang")
+        with pytest.raises(StaleVersion):
+            service.act(cid, "verify", "awb_zhang")   # the service alone: refused, nothing written
+        service.case = with_a_write_between(lambda: service.comment(cid, "ygk_liu", "补充：企业已整改"))
+        verified = on_fresh_case(lambda: service.act(cid, "verify", "awb_zhang"), moved=moved)
     finally:
         service.case = read
-    assert len(interloped) == 1 and moved["version"] > interloped[0]["version"]
-    assert moved["active"] != interloped[0]["active"]
-    assert service.history(cid)[-2]["comment"] == "补充：企业已整改"   # the colleague's comment is kept
+    assert verified["active"] != ["registered"]
+    comments = [e.get("comment") for e in service.history(cid)]
+    assert comments.count("补充：企业已整改") == 2                     # both colleagues' comments kept
     _replayed_matches(service, cid)
-    shown = service.case(cid)["version"]
-    service.comment(cid, "ygk_liu", "又一条意见")
-    with pytest.raises(StaleVersion):
-        service.act(cid, "notify", "awb_zhang", expected_version=shown)
+    seen = desk.revision(service.history(cid))
+    service.case = with_a_write_between(lambda: service.act(cid, "notify", "awb_zhang", data=INVESTIGATION))
+    try:
+        with pytest.raises(StaleVersion):                               # moved by someone else: refused
+            on_fresh_case(lambda: service.act(cid, "notify", "awb_zhang", data=INVESTIGATION), moved=moved)
+    finally:
+        service.case = read
