@@ -8,47 +8,52 @@ accident; `copy`, `deepcopy` and pickling give plain (changeable) dicts and list
 """
 from __future__ import annotations
 
-from storage._json import deep_copy
-
 
 def _refuse(self, *args, **kwargs):
     raise TypeError("the Store's rows are read-only: change a copy (copy.deepcopy(row))")
 
 
-class FrozenDict(dict):
+def _thaw(value):
+    return value.thaw() if isinstance(value, _Frozen) else value
+
+
+class _Frozen:
+    """What a frozen dict and a frozen list share: their plain type and how they become it."""
+
     __slots__ = ()
+    _plain: type = object
+
+    def thaw(self):
+        raise NotImplementedError
+
+    def __copy__(self):
+        return self._plain(self)
+
+    def __deepcopy__(self, memo):
+        return self.thaw()
+
+    def __reduce__(self):
+        return self._plain, (self.thaw(),)
+
+
+class FrozenDict(_Frozen, dict):
+    __slots__ = ()
+    _plain = dict
     __setitem__ = __delitem__ = __ior__ = _refuse
     clear = pop = popitem = setdefault = update = _refuse
 
     def thaw(self) -> dict:
-        return {k: v.thaw() if isinstance(v, (FrozenDict, FrozenList)) else deep_copy(v) for k, v in self.items()}
-
-    def __copy__(self):
-        return dict(self)
-
-    def __deepcopy__(self, memo):
-        return self.thaw()
-
-    def __reduce__(self):
-        return dict, (self.thaw(),)
+        return {k: _thaw(v) for k, v in self.items()}
 
 
-class FrozenList(list):
+class FrozenList(_Frozen, list):
     __slots__ = ()
+    _plain = list
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
     append = clear = extend = insert = pop = remove = reverse = sort = _refuse
 
     def thaw(self) -> list:
-        return [v.thaw() if isinstance(v, (FrozenDict, FrozenList)) else deep_copy(v) for v in self]
-
-    def __copy__(self):
-        return list(self)
-
-    def __deepcopy__(self, memo):
-        return self.thaw()
-
-    def __reduce__(self):
-        return list, (self.thaw(),)
+        return [_thaw(v) for v in self]
 
 
 def freeze(value):
