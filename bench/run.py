@@ -106,6 +106,11 @@ def fill(store: Store, config, total: int, open_count: int, rng: random.Random) 
 
 def commit_p50(store: Store, config, opened_ids: list[str], n: int) -> float:
     """Durable commit of a comment-like action (engine-made case change + one event) on open cases."""
+    return p50(commit_samples(store, config, opened_ids, n)) * 1000
+
+
+def commit_samples(store, config, opened_ids: list[str], n: int) -> list[float]:
+    """Seconds of each of `n` comment-like commits on the open cases `opened_ids`, in turn."""
     samples = []
     now = datetime(2025, 3, 1, 9)
     actor = config.org.actor("awb_zhang")
@@ -115,7 +120,7 @@ def commit_p50(store: Store, config, opened_ids: list[str], n: int) -> float:
         t0 = time.perf_counter()
         store.commit(outcome.case, outcome.events, None, case["version"])
         samples.append(time.perf_counter() - t0)
-    return p50(samples) * 1000
+    return samples
 
 
 def stock_tinydb_p50(tmp: Path, docs: int, n: int, sample_case: dict) -> float:

@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import run as base  # noqa: E402  (bench/run.py: the fill, the templates, stock TinyDB)
 from tinydb import TinyDB  # noqa: E402
 
-from flows.core import engine  # noqa: E402
 from flows.service.config import load_config  # noqa: E402
 
 PAGE = 20  # the 待办 list's page
@@ -57,14 +56,7 @@ def spread(samples: list[float]) -> tuple[float, float, float]:
 
 
 def commits(store, config, n: int) -> tuple[float, float, float]:
-    ids = [c["id"] for c in store.cases(status="open")]
-    actor, now, samples = config.org.actor("awb_zhang"), datetime(2025, 3, 1, 9), []
-    for i in range(n):
-        case = store.get_case(ids[i % len(ids)])
-        outcome = engine.add_comment(case, actor, f"第{i}次督办意见", now)
-        t0 = time.perf_counter()
-        store.commit(outcome.case, outcome.events, None, case["version"])
-        samples.append(time.perf_counter() - t0)
+    samples = base.commit_samples(store, config, [c["id"] for c in store.cases(status="open")], n)
     wait = getattr(store, "wait_for_checkpoints", None)
     if wait is not None:
         wait(300)
