@@ -6,6 +6,7 @@ import streamlit as st
 
 from flows.core.errors import CommentRequired, FlowError, InvalidForm, NotFound, NotPermitted, StaleVersion
 from flows.service import desk
+from flows.service.retry import on_fresh_case
 from ui.components import diagram, form
 from ui.components.case_actions import other_actions
 from ui.components.case_view import data_section, documents_section, header, history_section
@@ -62,13 +63,10 @@ with left:
             st.error("表单有误，请按提示修改后再提交。")
         if st.button(f"提交：{action.label}", type="primary", key=f"{key}-submit") and not stale:
             try:
-                for attempt in range(3):  # the page's check is `stale`; effects' bookkeeping in between is no conflict
-                    try:
-                        svc.act(case["id"], chosen, user, data=values, comment=comment or None)
-                        break
-                    except StaleVersion:
-                        if attempt == 2 or desk.revision(svc.history(case["id"])) != revision:
-                            raise
+                # the page's check is `stale`; effects' bookkeeping in between is no conflict, a move is
+                on_fresh_case(lambda: svc.act(case["id"], chosen, user, data=values, comment=comment or None),
+                              tries=3, pause=0,
+                              moved=lambda: desk.revision(svc.history(case["id"])) != revision)
             except StaleVersion:
                 st.session_state["case-notice"] = "案件已被他人更新，已为您载入最新状态，请核对后再办理。"
                 st.rerun()
