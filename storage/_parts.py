@@ -19,6 +19,7 @@ from pathlib import Path
 from tinydb import TinyDB
 
 from storage._case_ids import partition_of, shard_of
+from storage._due import earliest_due
 from storage._files import MemoryTables, read_tinydb
 from storage._frozen import freeze
 
@@ -203,13 +204,6 @@ class Shot:
         """Not saved after all (under the Store's mutex): the part is to be saved again."""
         self.part.dirty = True
         self.part.stale |= self.stale
-
-
-def earliest_due(case: dict) -> str | None:
-    """The earliest `due` among the case's `deadlines` still `pending` (ISO text), or None."""
-    dues = [d["due"] for d in case.get("deadlines") or () if type(d) is dict and d.get("status") == "pending"
-            and isinstance(d.get("due"), str) and d["due"]]
-    return min(dues) if dues else None
 
 
 class HotPart(Part):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from storage._chain import link
 from storage._seal import SEAL, Sealer
 from storage.errors import StorageError
-from storage.pg_rows import dumps, people_rows, task_row
+from storage.pg_rows import dumps, next_due, people_rows, task_row, workflow_of
 from storage.pg_seals import add, apply_deltas, slot_of
 
 
@@ -16,12 +16,12 @@ def write_cases(conn, sealer: Sealer, docs: list[dict], events: dict[str, list[d
     """COPY new cases (their documents final: version, history_head, history_len), their chained events,
     the open ones' tasks and the people index; each case's seal goes into `deltas`."""
     with conn.cursor() as cur:
-        with cur.copy("COPY cases (id, workflow, status, version, doc, seal) FROM STDIN") as copy:
+        with cur.copy("COPY cases (id, workflow, status, version, next_due, doc, seal) FROM STDIN") as copy:
             for doc in docs:
                 seal = sealer.case(doc)
                 add(deltas, slot_of("case", doc["id"]), seal)
-                workflow = doc.get("workflow") if isinstance(doc.get("workflow"), str) else None
-                copy.write_row((doc["id"], workflow, doc["status"], int(doc["version"]), dumps(doc), seal))
+                copy.write_row((doc["id"], workflow_of(doc), doc["status"], int(doc["version"]), next_due(doc),
+                                dumps(doc), seal))
         with cur.copy("COPY events (case_id, seq, doc) FROM STDIN") as copy:
             for doc in docs:
                 for ev in events.get(doc["id"], ()):

@@ -65,11 +65,8 @@ class PgQueriesMixin:
     def cases_due(self, stamp: str) -> list[str]:
         """The ids of the open cases with a deadline still pending whose `due` is at or before `stamp`."""
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT id FROM cases WHERE status = 'open' AND EXISTS (SELECT 1 FROM "
-                "json_array_elements(CASE WHEN json_typeof(doc->'deadlines') = 'array' THEN doc->'deadlines' "
-                "ELSE '[]'::json END) d WHERE d->>'status' = 'pending' AND d->>'due' <> '' AND d->>'due' <= %s) "
-                "ORDER BY id", (stamp,)).fetchall()
+            rows = conn.execute("SELECT id FROM cases WHERE next_due IS NOT NULL AND next_due <= %s ORDER BY id",
+                                (stamp,)).fetchall()
         return [r[0] for r in rows]
 
     def cases_of_person(self, person: str, kind: str, *, offset: int = 0,
@@ -121,9 +118,13 @@ class PgQueriesMixin:
         for role, role_units in units.items():
             holders.append(dumps(["role", role, None]))  # any unit
             holders.extend(dumps(["role", role, unit]) for unit in role_units)
+        # one index range per holder, merged in order (Merge Append) and cut at the limit: `holder =
+        # ANY(...)` would read every matching task and sort them all for one page
+        cut = None if limit is None else max(0, limit)
+        one = "(SELECT sort_key, id, doc FROM tasks WHERE holder = %s ORDER BY sort_key, id LIMIT %s)"
+        sql = f"SELECT doc FROM ({' UNION ALL '.join([one] * len(holders))}) held ORDER BY sort_key, id LIMIT %s"
         with self._conn() as conn:
-            rows = conn.execute("SELECT doc FROM tasks WHERE holder = ANY(%s) ORDER BY sort_key, id LIMIT %s",
-                                (holders, None if limit is None else max(0, limit))).fetchall()
+            rows = conn.execute(sql, [v for h in holders for v in (h, cut)] + [cut]).fetchall()
         return [r[0] for r in rows]
 
     def tasks_of(self, case_id: str) -> list[dict]:

@@ -1,9 +1,11 @@
-"""How the PostgreSQL store turns documents into rows: JSON text, a task's holder and inbox order, the
-people index of a case; and a URL fit to show (without its password)."""
+"""How the PostgreSQL store turns documents into rows: JSON text, a case's derived columns, a task's
+holder and inbox order, the people index of a case; and a URL fit to show (without its password)."""
 from __future__ import annotations
 
 import json
 import re
+
+from storage._due import earliest_due
 
 
 def dumps(obj) -> str:
@@ -15,6 +17,16 @@ def masked(url: str) -> str:
     """The URL without its password, for messages and logs."""
     url = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
     return re.sub(r"(password=)[^&\s]*", r"\1***", url)
+
+
+def workflow_of(case: dict) -> str | None:
+    """The case's workflow column (None when the document names none as text)."""
+    return case.get("workflow") if isinstance(case.get("workflow"), str) else None
+
+
+def next_due(case: dict) -> str | None:
+    """The case's `next_due` column: when an open case next needs the sweep (a closed one never)."""
+    return earliest_due(case) if case.get("status") == "open" else None
 
 
 def task_holder(task: dict) -> str | None:

@@ -40,7 +40,7 @@ from storage.errors import ConflictError, StorageError
 from storage.pg_bulk import PgBulkMixin
 from storage.pg_files import PgFilesMixin
 from storage.pg_queries import PgQueriesMixin
-from storage.pg_rows import dumps, masked, people_rows, task_row
+from storage.pg_rows import dumps, masked, next_due, people_rows, task_row, workflow_of
 from storage.pg_schema import migrate, use_schema
 from storage.pg_seals import initial_rows, slot_of
 from storage.pg_verify import PgVerifyMixin
@@ -183,13 +183,13 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
             seal = self._sealer.case(doc)
             # out goes the seal of what is stored (recomputed: an edit made outside stays visible), in the new one
             delta = xor(self._sealer.case(current), seal) if current is not None else seal
-            workflow = doc.get("workflow") if isinstance(doc.get("workflow"), str) else None
-            values = (workflow, doc["status"], doc["version"], dumps(doc), seal, cid)
+            values = (workflow_of(doc), doc["status"], doc["version"], next_due(doc), dumps(doc), seal, cid)
             if current is not None:
-                conn.execute("UPDATE cases SET workflow = %s, status = %s, version = %s, doc = %s::json, seal = %s, "
-                             "changed = pg_current_xact_id() WHERE id = %s", values)
-            elif conn.execute("INSERT INTO cases (workflow, status, version, doc, seal, id) VALUES (%s, %s, %s, "
-                              "%s::json, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id", values).fetchone() is None:
+                conn.execute("UPDATE cases SET workflow = %s, status = %s, version = %s, next_due = %s, doc = %s::json, "
+                             "seal = %s, changed = pg_current_xact_id() WHERE id = %s", values)
+            elif conn.execute("INSERT INTO cases (workflow, status, version, next_due, doc, seal, id) VALUES (%s, %s, "
+                              "%s, %s, %s::json, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+                              values).fetchone() is None:
                 # created by another process since we looked (its insert was waited for): newer than what we read
                 raise ConflictError(cid, 0, conn.execute("SELECT version FROM cases WHERE id = %s", (cid,)).fetchone()[0])
             with conn.cursor() as cur:

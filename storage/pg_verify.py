@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from storage._chain import verify_chain
 from storage._seal import ZERO, xor
-from storage.pg_rows import people_rows, task_row
+from storage.pg_rows import next_due, people_rows, task_row, workflow_of
 from storage.pg_seals import SLOTS, slot_of
 
 PAGE = 1000
@@ -57,8 +57,8 @@ class PgVerifyMixin:
         problems: list[str] = []
         after = ""
         while True:
-            rows = conn.execute("SELECT id, workflow, status, doc, seal FROM cases WHERE id > %s ORDER BY id LIMIT %s",
-                                (after, PAGE)).fetchall()
+            rows = conn.execute("SELECT id, workflow, status, next_due, doc, seal FROM cases WHERE id > %s "
+                                "ORDER BY id LIMIT %s", (after, PAGE)).fetchall()
             if not rows:
                 break
             ids = [r[0] for r in rows]
@@ -69,11 +69,13 @@ class PgVerifyMixin:
                 if ev.get("case_id") != cid or ev.get("seq") != seq:
                     problems.append(f"案件 {cid} 第 {seq} 条事件：数据库中的行（案件 {cid}，序号 {seq}）与事件内容"
                                     f"（案件 {ev.get('case_id')}，序号 {ev.get('seq')}）不符，事件被移动或改动")
-            for cid, workflow, status, doc, seal in rows:
+            for cid, workflow, status, due, doc, seal in rows:
                 problems.extend(verify_chain(cid, doc, events.pop(cid, [])))
-                if doc.get("id") != cid or doc.get("status") != status or \
-                        (doc.get("workflow") if isinstance(doc.get("workflow"), str) else None) != workflow:
+                if doc.get("id") != cid or doc.get("status") != status or workflow_of(doc) != workflow:
                     problems.append(f"案件 {cid}：{WHERE} 的编号、状态或流程列与案件记录不符（在本程序之外被改动）")
+                elif next_due(doc) != due:
+                    problems.append(f"案件 {cid}：{WHERE} 的下一期限列（{due or '无'}）与案件记录的期限"
+                                    f"（{next_due(doc) or '无'}）不符（在本程序之外被改动）")
                 people.update(people_rows({**doc, "id": cid}))
                 if sealed:
                     computed = self._sealer.case(doc)

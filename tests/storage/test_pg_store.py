@@ -61,7 +61,31 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_data(empty_db, t
     with PgStore(empty_db, tmp_path) as s:
         assert s.get_case("SG-2024-00001")["version"] == 1
         assert [c["id"] for c in s.open_cases()] == ["SG-2024-00001"]
-    assert versions(empty_db) == [1, 2] and "tasks_holder" in indexes(empty_db)
+    assert versions(empty_db) == list(range(1, PG_SCHEMA_VERSION + 1)) and "tasks_holder" in indexes(empty_db)
+
+
+def test_a_version_2_database_gets_each_open_cases_next_deadline(empty_db, tmp_path):
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        migrate(conn, upto=2)
+        conn.execute("SET search_path TO safety")
+        rows = [("SG-2024-00001", "open", [{"status": "pending", "due": "2024-06-01T23:59:59"},
+                                           {"status": "pending", "due": "2024-05-01T23:59:59"},
+                                           {"status": "fired", "due": "2024-01-01T00:00:00"}]),
+                ("SG-2024-00002", "open", [{"status": "pending", "due": None}, "junk", {"status": "pending", "due": ""}]),
+                ("SG-2024-00003", "closed", [{"status": "pending", "due": "2024-01-01T00:00:00"}]),
+                ("SG-2024-00004", "open", {"not": "a list"})]
+        for cid, status, deadlines in rows:
+            conn.execute("INSERT INTO cases (id, workflow, status, version, doc, seal) VALUES (%s, 'sg', %s, 1, %s, '')",
+                         (cid, status, psycopg.types.json.Json({"id": cid, "status": status, "version": 1,
+                                                                 "deadlines": deadlines})))
+    with PgStore(empty_db, tmp_path) as s:
+        assert s.cases_due("2030-01-01T00:00:00") == ["SG-2024-00001"]
+        assert s.cases_due("2024-05-01T23:59:58") == []
+    with psycopg.connect(empty_db) as conn:
+        due = dict(conn.execute("SELECT id, next_due FROM safety.cases").fetchall())
+    assert due == {"SG-2024-00001": "2024-05-01T23:59:59", "SG-2024-00002": None, "SG-2024-00003": None,
+                   "SG-2024-00004": None}
+    assert "cases_next_due" in indexes(empty_db)
 
 
 def test_every_version_step_has_a_migration():
@@ -214,6 +238,13 @@ def test_a_status_column_out_of_step_with_its_case_is_caught(pg):
     filled(pg)
     pg.sql("UPDATE cases SET status = 'closed' WHERE id = 'SG-2024-00001'")  # hidden from 待办 and the open list
     assert any("SG-2024-00001" in p and "状态或流程列" in p for p in verify(pg))
+
+
+def test_a_next_deadline_column_out_of_step_with_its_case_is_caught(pg):
+    filled(pg)
+    pg.sql("UPDATE cases SET next_due = '2024-01-01T00:00:00' WHERE id = 'SG-2024-00001'")  # a sweep would act on it
+    assert verify(pg) == ["案件 SG-2024-00001：数据库表 cases 的下一期限列（2024-01-01T00:00:00）与案件记录的期限（无）"
+                          "不符（在本程序之外被改动）"]
 
 
 def test_a_people_row_deleted_or_a_seal_group_removed_is_caught(pg):
