@@ -269,6 +269,10 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_fd = os.open(self.wal_path, os.O_RDWR | os.O_APPEND)
         self._wal_ino = os.fstat(self._wal_fd).st_ino
         self._wal_gen = gen
+        try:
+            self._mark.sync()  # the journal just moved on: the mark is made durable with it
+        except OSError:
+            pass
         self._wal_offset = len(header) + len(tail)
         self._wal_records = tail.count(b"\n")
         self._journal_end = max(self._journal_end, base) if tail else base
@@ -415,7 +419,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._write(rec)
         self._apply(rec)
         try:
-            self._mark.write(lsn, digest)
+            self._mark.write(lsn, digest, sync=False)  # its fdatasync at most every 50 ms (storage._mark)
         except OSError:
             pass  # the record is durable; the mark only lags (a later commit moves it on)
         if self._checkpoint_due():

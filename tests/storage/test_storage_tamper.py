@@ -344,6 +344,34 @@ def test_a_deleted_journal_is_reported(tmp_path):
 
 
 @pytest.mark.tinydb_files
+def test_the_mark_is_synced_at_most_every_50_ms_of_commits_and_always_on_checkpoint_and_close(tmp_path, monkeypatch):
+    import os
+
+    from storage import _mark
+
+    s = Store(tmp_path, checkpoint_every=10_000)
+    c = s.commit(case_doc("SG-2024-00001"), [event("start")], [], 0)
+    synced, real = [], os.fdatasync
+    monkeypatch.setattr(_mark.os, "fdatasync", lambda fd: (synced.append(fd == s._mark.fd), real(fd)))
+    clock = [_mark.time.monotonic() + _mark.SYNC_EVERY_S]  # the first commit's sync is 50 ms old
+    monkeypatch.setattr(_mark.time, "monotonic", lambda: clock[0])
+    for _ in range(10):  # a burst within 50 ms: the journal is synced each time, the mark once
+        c = s.commit(c, [event()], None, c["version"])
+    assert synced.count(True) == 1, synced
+    clock[0] += _mark.SYNC_EVERY_S
+    c = s.commit(c, [event()], None, c["version"])
+    assert synced.count(True) == 2
+    c = s.commit(c, [event()], None, c["version"])  # written, its sync not yet due
+    assert synced.count(True) == 2
+    s.checkpoint()
+    assert synced.count(True) == 3  # a new journal: the mark with it
+    c = s.commit(c, [event()], None, c["version"])
+    s.close()
+    assert synced.count(True) == 4
+    assert _mark.Mark(tmp_path / "wal.mark", s._sealer).read().lsn == s._lsn
+
+
+@pytest.mark.tinydb_files
 def test_a_journal_shorter_than_the_files_is_reported(tmp_path):
     """The journal swapped for an older generation: the files say more was written than it holds."""
     s = Store(tmp_path, checkpoint_every=10_000)
