@@ -12,7 +12,8 @@ and the Store adds the rest:
 * A commit is one journal line (``wal.jsonl``: crc-framed JSON holding the case, its new chained
   events, its tasks, counters...) written and fsync'ed under a cross-process lock (flock on
   ``.lock``, the lock `filelock` uses), then applied in memory. Acknowledged = fsync returned.
-* A checkpoint (every `checkpoint_every` records, on close, or on demand) writes only the dirty
+* A checkpoint (every `checkpoint_every` records once the journal is also an eighth of hot.json's
+  size, past `WAL_MAX_BYTES`, on close, or on demand) writes only the dirty
   partitions atomically (tmp, fsync, rename, fsync dir) stamped with the journal number (LSN) they
   reflect, then starts a new journal generation. Replay skips what a partition already has, so a crash
   at any point recovers by replaying the journal; a torn last line is ignored. The automatic ones run
@@ -71,6 +72,11 @@ __all__ = ["Store", "canonical", "event_hash", "partition_of", "shard_of", "SHAR
            "WAL_MAX_BYTES", "KEEP_OLD_WALS", "RESERVED_TABLES"]
 
 WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past this
+# hot.json is rewritten whole by a checkpoint (its documents' encodings reused): with many open cases
+# it waits until the journal is this share of it, so what checkpoints write per commit stays bounded
+# (at 300k cases 129 MB every 1,000 commits halved Service's steps/s) and replay at open adds at most
+# about 1/JOURNAL_SHARE of what reading hot.json costs
+JOURNAL_SHARE = 8
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
 
 
@@ -92,6 +98,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._mark = Mark(self.dir / "wal.mark", self._sealer)
         self._key_ok = True
         self._closed = False
+        self._hot_bytes = 0
         self._wal_fd = -1
         self._wal_problems: list[str] = []
         self._loads = 0  # how often the files were (re)loaded: what a reader's `changes` token remembers
@@ -209,6 +216,10 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._touched = {}
         self._open_wal()
         self.hot.load()
+        try:
+            self._hot_bytes = self.hot.path.stat().st_size  # what a checkpoint rewrites (JOURNAL_SHARE)
+        except FileNotFoundError:
+            self._hot_bytes = 0
         self._lsn = max(self._lsn, self.hot.lsn)
         state = self.hot.meta.get("state")
         if isinstance(state, list) and len(state) == 3:
@@ -426,7 +437,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._checkpointer.request()  # off the commit path: this commit is durable already
 
     def _checkpoint_due(self) -> bool:
-        return self._wal_records >= self.checkpoint_every or self._wal_offset >= WAL_MAX_BYTES
+        if self._wal_offset >= WAL_MAX_BYTES:
+            return True
+        return self._wal_records >= self.checkpoint_every and self._wal_offset * JOURNAL_SHARE >= self._hot_bytes
 
     def _check_open(self) -> None:
         if self._closed:
@@ -498,13 +511,17 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                written = 0
                 try:
                     for piece in shot.encode():
                         write_all(fd, piece)
+                        written += len(piece)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
                 os.replace(tmp, path)
+                if shot.part is self.hot:
+                    self._hot_bytes = written
                 dirs.add(path.parent)
             for d in dirs:
                 fsync_dir(d)

@@ -395,6 +395,25 @@ def test_automatic_checkpoints(tmp_path):
 
 
 @pytest.mark.tinydb_files
+def test_a_large_hot_file_waits_for_a_journal_of_an_eighth_of_its_size(tmp_path):
+    from storage.store import JOURNAL_SHARE
+
+    with Store(tmp_path, checkpoint_every=3) as s:
+        for n in range(1, 41):  # open cases with some bulk: hot.json grows past what 3 commits journal
+            new_case(s, f"SG-2024-{n:05d}", notes="备注" * 400)
+        s.checkpoint()
+        hot = (tmp_path / "hot.json").stat().st_size
+        assert s._hot_bytes == hot
+        c, gen, commits = s.get_case("SG-2024-00001"), s._wal_gen, 0
+        while s._wal_offset * JOURNAL_SHARE < hot:
+            assert not s._checkpoint_due()  # 3 records may be in, the journal is not yet an eighth
+            c = s.commit(c, [event()], None, c["version"])
+            commits += 1
+        assert commits > 3
+        assert s.wait_for_checkpoints(30) and s._wal_gen == gen + 1  # the commit that made it due asked for it
+
+
+@pytest.mark.tinydb_files
 def test_commits_go_on_while_a_checkpoint_writes(tmp_path, monkeypatch):
     """The automatic checkpoint writes the files in its own thread: commits made meanwhile neither wait
     for it nor get lost, the new journal generation carries them, and a crash after it loses nothing."""
