@@ -13,12 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config):
     """Every test, and every process a test starts (they inherit the environment), seals with a key of
-    the run's own, never the user's ~/.config/county-safety/seal.key. Set before any fixture runs, so a
+    the run's own, never the user's ~/.config/county-safety/seal.key (and keeps its own cache, not ~/.cache/county-safety). Set before any fixture runs, so a
     stack started by a module-scoped fixture and the test process share it."""
     import tempfile
 
     if "WORKFLOW_SEAL_KEY_FILE" not in os.environ:
         os.environ["WORKFLOW_SEAL_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="seal-key-")) / "seal.key")
+    if "WORKFLOW_CACHE_DIR" not in os.environ:  # the templates' checks (flows.service.template_checks)
+        os.environ["WORKFLOW_CACHE_DIR"] = tempfile.mkdtemp(prefix="workflow-cache-")
     # the embedded default unless a test asks for PostgreSQL (the `pg_url` fixture): never a database of the user's
     os.environ.pop("WORKFLOW_DATABASE_URL", None)
 

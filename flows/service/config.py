@@ -13,6 +13,7 @@ from flows.core.validate import DefinitionError, check_workflow, parse_model
 from flows.core.workdays import CalendarError, WorkCalendar, calendar_from_data
 from flows.documents.settings import DocumentSettings
 from flows.service.platform import PlatformSettings
+from flows.service.template_checks import template_fields
 from flows.service.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,26 +89,6 @@ class Config:
         """The notice and every problem behind it (empty when every workflow loaded)."""
         notice = self.warning()
         return [notice, *(f"  {line}" for line in self.problems)] if notice else []
-
-
-def template_fields(templates_dir: Path) -> tuple[dict[str, set[str]] | None, list[str]]:
-    """Template name → the dotted names it references, and the templates that cannot be opened."""
-    if not templates_dir.is_dir():
-        return None, []
-    from flows.documents.rendering import TemplateError, check_template, template_variables
-
-    fields, problems = {}, []
-    for path in sorted(templates_dir.glob("*.docx")):
-        try:
-            fields[path.stem] = template_variables(path)
-        except TemplateError as exc:
-            fields[path.stem] = set()
-            problems.append(f"{path}: {exc}")
-            continue
-        problem = check_template(path)  # tried once with sample data: over its limits, or refused by the sandbox
-        if problem:
-            problems.append(f"{path}: {problem}")
-    return fields, problems
 
 
 def _yaml_files(paths: list[Path]) -> list[Path]:
