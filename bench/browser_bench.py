@@ -181,15 +181,17 @@ def streamlit_server(script: Path, env: dict, log: Path):
         import httpx
 
         url = f"http://127.0.0.1:{port}"
-        end = time.monotonic() + 120
+        t0 = time.monotonic()  # patient on a loaded machine; says why it gave up
         while True:
             try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                if httpx.get(f"{url}/_stcore/health", timeout=5).text.strip() == "ok":
                     break
             except httpx.HTTPError:
                 pass
-            if proc.poll() is not None or time.monotonic() > end:
-                raise RuntimeError(f"streamlit did not start: {log.read_text(errors='replace')[-3000:]}")
+            if proc.poll() is not None or time.monotonic() - t0 > 600:
+                why = (f"it exited with code {proc.returncode}" if proc.poll() is not None
+                       else "its health check did not answer ok in 600 s")
+                raise RuntimeError(f"gave up on streamlit: {why}; its log:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.1)
         yield url
     finally:
@@ -366,7 +368,8 @@ def wait_warm(log: Path, timeout: float = 600) -> float:
         if found:
             return float(found.group(1))
         time.sleep(0.5)
-    raise RuntimeError("the app did not finish reading the archive in the background")
+    raise RuntimeError(f"gave up after {timeout:.0f} s: the app did not say it finished reading the archive in "
+                       f"the background (no 后台预读完成 in {log})")
 
 
 def measure(app: str, baseline: str, prep: dict, timings: Timings, runs: int, more_runs: int = 0,
