@@ -353,12 +353,14 @@ def test_the_mark_is_synced_at_most_every_50_ms_of_commits_and_always_on_checkpo
     c = s.commit(case_doc("SG-2024-00001"), [event("start")], [], 0)
     synced, real = [], os.fdatasync
     monkeypatch.setattr(_mark.os, "fdatasync", lambda fd: (synced.append(fd == s._mark.fd), real(fd)))
-    clock = [_mark.time.monotonic() + _mark.SYNC_EVERY_S]  # the first commit's sync is 50 ms old
+    # steps a little over 50 ms: clock + 0.05 - clock can round below 0.05 (the larger the clock, the likelier)
+    step = _mark.SYNC_EVERY_S * 1.01
+    clock = [_mark.time.monotonic() + step]  # the first commit's sync is 50 ms old
     monkeypatch.setattr(_mark.time, "monotonic", lambda: clock[0])
     for _ in range(10):  # a burst within 50 ms: the journal is synced each time, the mark once
         c = s.commit(c, [event()], None, c["version"])
     assert synced.count(True) == 1, synced
-    clock[0] += _mark.SYNC_EVERY_S
+    clock[0] += step
     c = s.commit(c, [event()], None, c["version"])
     assert synced.count(True) == 2
     c = s.commit(c, [event()], None, c["version"])  # written, its sync not yet due
