@@ -7,6 +7,9 @@ histories cloned from engine-made cases), then:
   commit_{p50,p99,max}_ms   durable comment-like commits, automatic checkpoints included
   inbox_page_ms, inbox_all_ms  one user's 待办: the first page (20) and every row, p50 of 30
   sweep_quiet_ms            Service.sweep with nothing due
+  sweep_acting_s, _acted    a sweep acting on every passed deadline (effects run inline, as `python -m
+                            flows sweep` runs them), its commits grouped (storage: grouped_commits); and
+  sweep_ungrouped_ms_each   the baseline: a tenth of the cases due first, each commit synced on its own
   service_actions_per_s     real steps through Service (forms, permissions, effects bookkeeping,
                             durable commit): start a case, act on it to its end, again (largest size)
   open_s, open_rss_mb       opening the store in a new process, as a CLI command or a restarted app does
@@ -79,6 +82,35 @@ def sweep_quiet_ms(store, config) -> float:
     t0 = time.perf_counter()
     assert svc.sweep(datetime(2023, 1, 1)) == []  # before every deadline of the cloned cases
     return (time.perf_counter() - t0) * 1000
+
+
+def sweep_acting(store, config) -> dict[str, float]:
+    """The baseline first (a tenth of the cases due, no grouped_commits), then the rest grouped, as Service does."""
+    from contextlib import nullcontext
+    from itertools import islice
+
+    from flows.core.moments import iso
+    from flows.jobs.sweep import sweep_all
+    from flows.service import open_service
+
+    svc = open_service(config=config, store=store)
+    now = datetime(2030, 1, 1)  # past every deadline of the cloned cases
+    whole = svc._cases_due
+    tenth = max(1, len(store.cases_due(iso(now))) // 10)
+    svc._cases_due = lambda at: islice(whole(at), tenth)
+    store.grouped_commits = nullcontext  # (the instance's: the method comes back with the del below)
+    t0 = time.perf_counter()
+    ungrouped = len(svc.sweep(now))
+    ungrouped_s = time.perf_counter() - t0
+    del store.grouped_commits
+    svc._cases_due = whole
+    t0 = time.perf_counter()
+    acted = len(sweep_all(svc, now))
+    grouped_s = time.perf_counter() - t0
+    each = grouped_s / max(1, acted) * 1000
+    base_each = ungrouped_s / max(1, ungrouped) * 1000
+    return {"sweep_acting_s": grouped_s, "sweep_acted": acted, "sweep_acting_ms_each": each,
+            "sweep_ungrouped_ms_each": base_each, "sweep_grouped_speedup": base_each / each if each else 0.0}
 
 
 def service_actions_per_s(store, config, seconds: float) -> float:
@@ -163,13 +195,15 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
     got["sweep_quiet_ms"] = sweep_quiet_ms(store, config)
     if last:
         got["service_actions_per_s"] = service_actions_per_s(store, config, args.seconds)
+    got.update(sweep_acting(store, config))  # last: it moves the cases on
     store.close()
     got["open_s"], got["open_rss_mb"] = opened_in_new_process(data, url)
     return got
 
 
 UNITS = {"fill_s": "s", "open_s": "s", "open_rss_mb": "MB", "inbox_all_rows": "tasks",
-         "service_actions_per_s": "actions/s"}
+         "service_actions_per_s": "actions/s", "sweep_acting_s": "s", "sweep_acted": "deadlines",
+         "sweep_grouped_speedup": "x"}
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -78,6 +80,8 @@ WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past 
 # about 1/JOURNAL_SHARE of what reading hot.json costs
 JOURNAL_SHARE = 8
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
+# within `grouped_commits` (the deadline sweep), the longest a journal line waits for its fdatasync
+GROUP_SYNC_S = 0.05
 
 
 class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
@@ -87,6 +91,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         """`seal_key`: the 32-byte key of the seals (default: read from `storage._seal.key_path()`,
         made there on first use)."""
         self.dir = Path(data_dir)
+        self._wal_path = self.dir / "wal.jsonl"
         self.checkpoint_every = max(1, int(checkpoint_every))
         self.seal_key_file = None if seal_key is not None else key_path()
         self._sealer = Sealer(seal_key if seal_key is not None else load_key(self.seal_key_file))
@@ -100,6 +105,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._closed = False
         self._hot_bytes = 0
         self._wal_fd = -1
+        self._grouped = threading.local()  # .depth: how many `grouped_commits` blocks this thread is in
+        self._journal_synced_at = float("-inf")  # time.monotonic() of our last fdatasync of the journal
+        self._journal_unsynced = False  # a line of ours is written but not yet fdatasynced
         self._wal_problems: list[str] = []
         self._loads = 0  # how often the files were (re)loaded: what a reader's `changes` token remembers
         self._touched: dict[str, int] = {}  # case id → the LSN of its last record applied since the last load
@@ -123,7 +131,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
 
     @property
     def wal_path(self) -> Path:
-        return self.dir / "wal.jsonl"
+        return self._wal_path  # made once: every read stats it (a fresh Path was a tenth of a sweep's time)
 
     def _reset_memory(self) -> None:
         self.hot = HotPart(self.dir / "hot.json", "hot.json")
@@ -280,6 +288,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_fd = os.open(self.wal_path, os.O_RDWR | os.O_APPEND)
         self._wal_ino = os.fstat(self._wal_fd).st_ino
         self._wal_gen = gen
+        self._journal_unsynced = False  # every record is in the new generation, fsynced above
         try:
             self._mark.sync()  # the journal just moved on: the mark is made durable with it
         except OSError:
@@ -403,14 +412,16 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._lsn = lsn
 
     def _write(self, rec: dict) -> None:
-        """Append one record and make it durable (under the lock, after catching up)."""
+        """Append one record and make it durable (under the lock, after catching up); within
+        `grouped_commits` the fdatasync waits until the last one is `GROUP_SYNC_S` old."""
         line = _wal.frame(rec)
+        grouped = getattr(self._grouped, "depth", 0) and time.monotonic() - self._journal_synced_at < GROUP_SYNC_S
         try:
             write_all(self._wal_fd, line)
-            if hasattr(os, "fdatasync"):
-                os.fdatasync(self._wal_fd)
-            else:  # pragma: no cover
-                os.fsync(self._wal_fd)
+            if grouped:
+                self._journal_unsynced = True
+            else:
+                self._fdatasync_journal()
         except OSError as exc:
             try:  # take back a partial line so the journal stays readable
                 os.ftruncate(self._wal_fd, self._wal_offset)
@@ -421,6 +432,14 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._wal_records += 1
         self._journal_end = max(self._journal_end, int(rec.get("lsn", 0)))
 
+    def _fdatasync_journal(self) -> None:
+        if hasattr(os, "fdatasync"):
+            os.fdatasync(self._wal_fd)
+        else:  # pragma: no cover
+            os.fsync(self._wal_fd)
+        self._journal_unsynced = False
+        self._journal_synced_at = time.monotonic()
+
     def _transaction(self, rec: dict, delta: str = ZERO) -> None:
         """Journal, fsync and apply one record; `delta`: the XOR of the seals it takes out of the state
         and puts in (see storage._seal). Then the high-water mark, fsynced on its own."""
@@ -429,12 +448,46 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         rec["state"] = [digest, self._sealer.state(lsn, digest)]
         self._write(rec)
         self._apply(rec)
-        try:
-            self._mark.write(lsn, digest, sync=False)  # its fdatasync at most every 50 ms (storage._mark)
-        except OSError:
-            pass  # the record is durable; the mark only lags (a later commit moves it on)
+        if not self._journal_unsynced:  # the mark never runs ahead of what is durable
+            try:
+                self._mark.write(lsn, digest, sync=False)  # its fdatasync at most every 50 ms (storage._mark)
+            except OSError:
+                pass  # the record is durable; the mark only lags (a later commit moves it on)
         if self._checkpoint_due():
             self._checkpointer.request()  # off the commit path: this commit is durable already
+
+    @contextmanager
+    def grouped_commits(self):
+        """This thread's commits in the block share their fdatasyncs (one at most every `GROUP_SYNC_S`,
+        and one when the block ends): what the deadline sweep does, thousands of commits in a row.
+
+        What a commit in the block promises when it returns: its record is in the journal, so a killed
+        process loses nothing of it and every other reader sees it; only a power cut or an OS crash in
+        the last `GROUP_SYNC_S` can take the block's last records, and always a tail of them (the journal
+        is one file; any later fdatasync, by anyone, covers every line before it). For the sweep that
+        tail is work the next sweep does again (the deadlines are still passed). Commits of other
+        threads and processes meanwhile are synced each as ever, and the mark is written only after the
+        journal line under it is durable."""
+        depth = getattr(self._grouped, "depth", 0)
+        self._grouped.depth = depth + 1
+        try:
+            yield self
+        finally:
+            self._grouped.depth = depth
+            if depth == 0:
+                self._end_group()
+
+    def _end_group(self) -> None:
+        with self._mutex:
+            if self._closed or not self._journal_unsynced:
+                return
+            with self._lock:
+                self._catch_up(locked=True)  # on the journal's current generation, its last record known
+                try:
+                    self._fdatasync_journal()
+                    self._mark.write(self._state[0], self._state[1], sync=True)
+                except OSError as exc:
+                    raise StorageError(f"写入预写日志失败：{exc}") from None
 
     def _checkpoint_due(self) -> bool:
         if self._wal_offset >= WAL_MAX_BYTES:
@@ -599,6 +652,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             try:
                 with self._lock:
                     self._catch_up(locked=True)
+                    if self._journal_unsynced:  # a grouped block left open: its lines first
+                        self._fdatasync_journal()
                     self._checkpoint_locked()
             except OSError as exc:
                 raise StorageError(f"关闭时写入数据文件失败（数据仍在预写日志中，未丢失）：{exc}") from None

@@ -2,6 +2,7 @@
 
 Usage: python storage_crash_child.py DATA_DIR SEED CHECKPOINT_EVERY [DATABASE_URL]
 (with DATABASE_URL: the PostgreSQL store on that database, DATA_DIR its local directory)
+Every third seed commits inside `grouped_commits` (the sweep's way: syncs shared, the block never ends).
 Prints (flushed, only after the call returned, so only durable facts):
   ACK <case_id> <version>    a commit was acknowledged
   SEQ <name> <value>         next_sequence returned value
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import random
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -26,6 +28,11 @@ def main() -> None:
     open_ids = [c["id"] for c in store.open_cases()]
     out.write("READY\n")
     out.flush()
+    with store.grouped_commits() if seed % 3 == 2 else nullcontext():
+        work(store, rnd, seed, open_ids, out)
+
+
+def work(store, rnd, seed, open_ids, out) -> None:
     while True:
         r = rnd.random()
         if r < 0.15 or not open_ids:
