@@ -11,7 +11,8 @@ and the Store adds the rest:
   copies the whole table per write, O(n)).
 * A commit is one journal line (``wal.jsonl``: crc-framed JSON holding the case, its new chained
   events, its tasks, counters...) written and fsync'ed under a cross-process lock (flock on
-  ``.lock``, the lock `filelock` uses), then applied in memory. Acknowledged = fsync returned.
+  ``.lock``, the lock `filelock` uses), then applied in memory. Acknowledged = fsync returned (in a
+  `grouped_commits` block, the sweep's, the syncs are shared: one at most every `GROUP_SYNC_S`).
 * A checkpoint (every `checkpoint_every` records once the journal is also an eighth of hot.json's
   size, past `WAL_MAX_BYTES`, on close, or on demand) writes only the dirty
   partitions atomically (tmp, fsync, rename, fsync dir) stamped with the journal number (LSN) they
