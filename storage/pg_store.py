@@ -141,6 +141,7 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
     def _group_commit(self, conn) -> None:
         if getattr(self._grouped, "depth", 0):
             conn.execute("SET LOCAL synchronous_commit = off")
+            self._grouped.wrote = True
 
     @contextmanager
     def grouped_commits(self):
@@ -153,11 +154,13 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         sweep does again. Other connections' commits wait for their flush as ever."""
         depth = getattr(self._grouped, "depth", 0)
         self._grouped.depth = depth + 1
+        if depth == 0:
+            self._grouped.wrote = False
         try:
             yield self
         finally:
             self._grouped.depth = depth
-            if depth == 0 and not self._closed:
+            if depth == 0 and self._grouped.wrote and not self._closed:
                 # a transaction that writes WAL and commits synchronously flushes the WAL up to its commit
                 # record, so every asynchronous commit before it is durable when it returns
                 with self._tx() as conn:

@@ -159,3 +159,24 @@ def test_postgres_commits_in_a_block_do_not_wait_for_the_flush(pg_url, tmp_path)
         assert s.get_case("SG-2024-00001")["version"] == 1
     finally:
         s.close()
+
+
+@pytest.mark.postgres
+def test_postgres_a_block_that_wrote_ends_with_a_commit_that_waits_and_a_quiet_one_writes_nothing(pg_url, tmp_path):
+    from storage.pg_store import PgStore
+
+    s = PgStore(pg_url, tmp_path / "data")
+    try:
+        def flushes() -> str:  # the row the block's last, waiting, commit writes
+            with s._conn() as conn:
+                return str(conn.execute("SELECT xmin FROM meta WHERE key = 'store_id'").fetchone()[0])
+
+        before = flushes()
+        with s.grouped_commits():
+            s.get_case("SG-2024-00001")  # reading only
+        assert flushes() == before
+        with s.grouped_commits():
+            new_case(s, "SG-2024-00001")
+        assert flushes() != before
+    finally:
+        s.close()
