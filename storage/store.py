@@ -81,6 +81,10 @@ WAL_MAX_BYTES = 64 * 1024 * 1024  # checkpoint also when the journal grows past 
 # about 1/JOURNAL_SHARE of what reading hot.json costs
 JOURNAL_SHARE = 8
 KEEP_OLD_WALS = 4  # retired journal generations kept for processes that are behind
+# a checkpoint flushes a file it writes every this many bytes: on ext4 (data=ordered) a commit's fdatasync
+# waits for the data of other files' allocated dirty blocks, so without this one saving a 129 MB hot.json
+# could hold a commit behind all of it
+SAVE_SYNC_BYTES = 4 * 1024 * 1024
 # within `grouped_commits` (the deadline sweep), the longest a journal line waits for its fdatasync
 GROUP_SYNC_S = 0.05
 
@@ -565,11 +569,15 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                written = 0
+                written = unsynced = 0
                 try:
                     for piece in shot.encode():
                         write_all(fd, piece)
                         written += len(piece)
+                        unsynced += len(piece)
+                        if unsynced >= SAVE_SYNC_BYTES:  # see SAVE_SYNC_BYTES: commits' syncs wait for less
+                            getattr(os, "fdatasync", os.fsync)(fd)
+                            unsynced = 0
                     os.fsync(fd)
                 finally:
                     os.close(fd)
