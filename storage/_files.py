@@ -24,6 +24,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def datasync(fd: int) -> None:
+    """Make a file's data durable (fdatasync; fsync where the system has none)."""
+    getattr(os, "fdatasync", os.fsync)(fd)
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage._files import fsync_dir
+from storage._files import datasync, fsync_dir
 from storage._seal import Sealer
 
 SLOT = 256
@@ -65,10 +65,7 @@ class Mark:
         """Make the last write durable (nothing to do when it is)."""
         if self.fd < 0 or not self._unsynced:
             return
-        if hasattr(os, "fdatasync"):
-            os.fdatasync(self.fd)
-        else:  # pragma: no cover
-            os.fsync(self.fd)
+        datasync(self.fd)
         self._unsynced = False
         self._synced_at = time.monotonic()
 

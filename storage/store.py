@@ -57,7 +57,7 @@ from storage import _pauses, _wal
 from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
 from storage._checkpointer import Checkpointer
-from storage._files import atomic_write, fsync_dir, read_tinydb, write_all
+from storage._files import atomic_write, datasync, fsync_dir, read_tinydb, write_all
 from storage._input import RESERVED_TABLES, case_input, files_path, record_input
 from storage._json import public
 from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
@@ -438,10 +438,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._journal_end = max(self._journal_end, int(rec.get("lsn", 0)))
 
     def _fdatasync_journal(self) -> None:
-        if hasattr(os, "fdatasync"):
-            os.fdatasync(self._wal_fd)
-        else:  # pragma: no cover
-            os.fsync(self._wal_fd)
+        datasync(self._wal_fd)
         self._journal_unsynced = False
         self._journal_synced_at = time.monotonic()
 
@@ -576,7 +573,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                         written += len(piece)
                         unsynced += len(piece)
                         if unsynced >= SAVE_SYNC_BYTES:  # see SAVE_SYNC_BYTES: commits' syncs wait for less
-                            getattr(os, "fdatasync", os.fsync)(fd)
+                            datasync(fd)
                             unsynced = 0
                     os.fsync(fd)
                 finally:
