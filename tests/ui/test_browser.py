@@ -28,6 +28,7 @@ from tests.ui.browser_helpers import (
     inbox_ids,
     open_case,
     open_from_inbox,
+    press,
     run,
     settle,
     sign_in,
@@ -363,8 +364,8 @@ def test_return_transfer_and_withdraw(page, office):
     assert header_state(page) == "方案审批"
     other = page.locator("[data-testid=stExpander]", has_text="其他操作")
     other.get_by_text("其他操作").click()
-    other.get_by_role("button", name="撤回「提交方案审批」").click()
-    page.get_by_text("已撤回。").wait_for()
+    settle(page)
+    press(page, other.get_by_role("button", name="撤回「提交方案审批」"), "已撤回。")
     assert header_state(page) == "方案编制"
     assert cid in inbox_ids(page)
     open_case(page, office, cid)
