@@ -1,11 +1,13 @@
 """Keeping the interpreter's own pauses off the commit path when a big store is in memory.
 
-Two pauses showed at 300,000 cases (hot.json 129 MB, millions of Python objects): a full run of the
-cycle collector walks every tracked object (450 ms), and a commit that gave the interpreter lock away
+Three pauses showed at 300,000 cases (hot.json 129 MB, millions of Python objects): a full run of the
+cycle collector walks every tracked object (450 ms); a commit that gave the interpreter lock away
 for its fsync waits a whole switch interval (5 ms, several times per commit) to get it back from the
-checkpoint thread that is encoding. So: the loaded documents, which live long and form no cycles, are
-moved out of the collector's sight (`gc.freeze`) once a store is that big; and while a checkpoint
-encodes, threads switch every 0.5 ms. Both are process-wide; the first leaves cyclic garbage that
+checkpoint thread that is encoding; and reading hot.json, the millions of new objects set off full
+runs of the collector themselves, a third of the time of opening the store. So: while a store loads,
+the collector waits (`collector_paused`); the loaded documents, which live long and form no cycles,
+are then moved out of its sight (`gc.freeze`) once a store is that big; and while a checkpoint
+encodes, threads switch every 0.5 ms. All are process-wide; freezing leaves cyclic garbage that
 exists at that moment uncollected (documents are freed by their reference counts as before).
 """
 from __future__ import annotations
@@ -21,6 +23,8 @@ QUICK_SWITCH_S = 0.0005
 _lock = threading.Lock()
 _quick = 0  # checkpoints encoding now, in this process
 _normal = sys.getswitchinterval()
+_paused = 0  # loads under way now, in this process (`collector_paused`)
+_was_enabled = True
 
 
 def settle(docs: int) -> None:
@@ -45,3 +49,22 @@ def quick_switches():
             _quick -= 1
             if _quick == 0:
                 sys.setswitchinterval(_normal)
+
+
+@contextmanager
+def collector_paused():
+    """While a store reads its files: no collector runs (the new objects form no cycles). After the
+    last load under way, the collector is as it was before the first."""
+    global _paused, _was_enabled
+    with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()

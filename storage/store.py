@@ -228,16 +228,17 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         self._loads += 1
         self._touched = {}
         self._open_wal()
-        self.hot.load()
-        try:
-            self._hot_bytes = self.hot.path.stat().st_size  # what a checkpoint rewrites (JOURNAL_SHARE)
-        except FileNotFoundError:
-            self._hot_bytes = 0
-        self._lsn = max(self._lsn, self.hot.lsn)
-        state = self.hot.meta.get("state")
-        if isinstance(state, list) and len(state) == 3:
-            self._state = (int(state[0]), str(state[1]), str(state[2]))
-        self._read_wal(locked=locked)
+        with _pauses.collector_paused():
+            self.hot.load()
+            try:
+                self._hot_bytes = self.hot.path.stat().st_size  # what a checkpoint rewrites (JOURNAL_SHARE)
+            except FileNotFoundError:
+                self._hot_bytes = 0
+            self._lsn = max(self._lsn, self.hot.lsn)
+            state = self.hot.meta.get("state")
+            if isinstance(state, list) and len(state) == 3:
+                self._state = (int(state[0]), str(state[1]), str(state[2]))
+            self._read_wal(locked=locked)
         _pauses.settle(self._hot_docs())
 
     def _hot_docs(self) -> int:
