@@ -68,7 +68,8 @@ class BulkLoadMixin:
                 doc.pop(SEAL, None)
                 doc[SEAL] = self._sealer.case(doc)
                 digest = xor(digest, doc[SEAL])
-                hot_ops.append(("people", doc))
+                for part in self._people_of(doc):
+                    add(part, ("people", doc))
                 self._touched[cid] = end
                 if doc["status"] == "closed":
                     add(self._archive(cid), ("case", doc))

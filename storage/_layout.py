@@ -1,21 +1,27 @@
 """Layout of a data directory: which partition file holds a case, its closed record and its history.
 
 ``hot.json`` holds open cases (see `HotPart`); a closed case lives in ``archive/<partition>/<shard>.json``
-and its events in ``history/<partition>/<shard>-<span>.json``. Partition = case id without its final
+and its events in ``history/<partition>/<shard>-<span>.json``; the index of people (whose cases are
+whose) in ``people/<NN>.json``, a person's all in one file (`PeoplePart`). Partition = case id without its final
 ``-NNNNN``; shard = 1000 case numbers; span = 10,000 journal numbers (LSNs), so a checkpoint rewrites
 only the current segments, never the whole history. Part objects are made on first use and kept in
-`Store._parts`, keyed ``("archive", partition, shard)`` or ``("history", partition, shard, span)``.
+`Store._parts`, keyed ``("archive", partition, shard)``, ``("history", partition, shard, span)`` or ``("people", NN)``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from storage._case_ids import SHARD_CASES, partition_of, shard_of
-from storage._parts import ArchivePart, HotPart, Part, SegmentPart
+from storage._parts import ArchivePart, HotPart, Part, PeoplePart, SegmentPart, people_bucket, people_named
 
 __all__ = ["HISTORY_SPAN", "SHARD_CASES", "LayoutMixin", "partition_of", "shard_of"]
 
 HISTORY_SPAN = 10_000  # journal numbers per history segment
+
+
+def people_file(bucket: int) -> str:
+    """The file of the people index that holds the people of `bucket` (`storage._parts.people_bucket`)."""
+    return f"people/{bucket:02d}.json"
 
 
 class LayoutMixin:
@@ -42,6 +48,25 @@ class LayoutMixin:
         if part is None:
             name = f"history/{partition}/{shard:04d}-{span:06d}.json"
             part = self._parts[key] = SegmentPart(self.dir / name, name)
+        return part
+
+    def _people(self, bucket: int) -> PeoplePart:
+        """A file of the people index, made on first use (loaded by who reads it; records only queue)."""
+        key = ("people", bucket)
+        part = self._parts.get(key)
+        if part is None:
+            name = people_file(bucket)
+            part = self._parts[key] = PeoplePart(self.dir / name, name, bucket)
+        return part
+
+    def _people_of(self, case: dict) -> list[PeoplePart]:
+        """The files of the people index that list `case` under someone (each once)."""
+        return [self._people(b) for b in sorted({people_bucket(person) for _, person in people_named(case)})]
+
+    def _person(self, person: str) -> PeoplePart:
+        """The loaded file of the people index that holds `person`'s documents."""
+        part = self._people(people_bucket(person))
+        part.load()
         return part
 
     def _locate(self, case_id: str) -> tuple[str | None, dict | None]:

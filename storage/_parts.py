@@ -12,6 +12,7 @@ replaced, not changed, when a record changes them, so a shot's documents stay as
 from __future__ import annotations
 
 import json
+import zlib
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from storage._files import MemoryTables, read_tinydb
 from storage._frozen import freeze
 
 META = "_meta"
+PEOPLE_BUCKETS = 64  # files of the people index (people/00.json … people/63.json)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # like dump_tinydb
 
 
@@ -207,10 +209,7 @@ class Shot:
 
 
 class HotPart(Part):
-    """hot.json: open cases, their tasks (inbox), counters and the small generic tables; and `people`,
-    each person's cases (open and closed) with when each last changed, so 我发起的 and 已办 read one
-    page of cases, not the archive. A `people` document holds one person's cases of one shard (1000
-    case numbers), so a commit re-encodes a small document, not everything a busy person ever did."""
+    """hot.json: open cases, their tasks (inbox), counters and the small generic tables."""
 
     key_fields = {"cases": "id", "tasks": None}
 
@@ -232,9 +231,6 @@ class HotPart(Part):
             self._index_task(did, frozen, bisect=False)
         for held in (*self.task_by_user.values(), *self.task_by_role.values()):
             held.sort()
-        self.people_keys: dict[str, list[str]] = {}  # person -> keys of their `people` documents
-        for doc in self.tables.get("people", {}).values():
-            self.people_keys.setdefault(doc.get("person"), []).append(doc.get("_key"))
 
     def _holder(self, task: dict) -> list[tuple[str, str]] | None:
         """The inbox list the task is in: its user's, else its role's in its unit (None: neither)."""
@@ -292,21 +288,66 @@ class HotPart(Part):
             table[did] = frozen = freeze(task)
             self._index_task(did, frozen)
 
+    def op_seq(self, name: str, value: int, seal: str | None = None) -> None:
+        doc = {"_key": name, "value": value}
+        if seal is not None:
+            doc["_seal"] = seal
+        self.put_doc("sequences", name, doc)
+
+    def op_put(self, table: str, key: str, doc: dict) -> None:
+        self.put_doc(table, key, doc)
+
+
+def people_bucket(person: str) -> int:
+    """The number of the file people/NN.json that holds a person's documents (crc32 of the id: the same
+    in every process, unlike hash())."""
+    return zlib.crc32(person.encode("utf-8")) % PEOPLE_BUCKETS
+
+
+def people_named(case: dict) -> list[tuple[str, str]]:
+    """(kind, person) for whoever a case is listed under: who started it and everyone who acted on it."""
+    named = [("started", case.get("created_by"))] + [("acted", p) for p in case.get("participants") or ()]
+    return [(kind, person) for kind, person in named if isinstance(person, str) and person]
+
+
+class PeoplePart(Part):
+    """people/NN.json: each person's cases (open and closed) with when each last changed, so 我发起的 and
+    已办 read one page of cases, not the archive. A person's documents are all in one of
+    `PEOPLE_BUCKETS` files (`people_bucket`), loaded when someone asks for that person's list: a store
+    opens without reading everyone's (a third of hot.json at 300,000 cases when it lived there). A
+    document holds one person's cases of one shard (1000 case numbers), so a commit re-encodes a
+    small document, not everything a busy person ever did. `bucket` None: a part of everyone (the
+    migrations that build the index)."""
+
+    def __init__(self, path: Path, name: str, bucket: int | None):
+        super().__init__(path, name)
+        self.bucket = bucket
+        self.people_keys: dict[str, list[str]] = {}
+
+    def _index(self) -> None:
+        super()._index()
+        self.people_keys = {}  # person -> keys of their documents
+        for doc in self.tables.get("people", {}).values():
+            self.people_keys.setdefault(doc.get("person"), []).append(doc.get("_key"))
+
+    def _unindex(self) -> None:
+        self.people_keys = {}
+
     def op_people(self, case: dict) -> None:
         """Index a stored case under the person who started it and everyone who acted on it."""
         cid, at = case["id"], case.get("updated_at") or ""
-        bucket = f"{partition_of(cid)}\x00{shard_of(cid)}"
-        named = [("started", case.get("created_by"))] + [("acted", p) for p in case.get("participants") or ()]
-        for kind, person in named:
-            if isinstance(person, str) and person:
-                key = f"{person}\x00{bucket}"
-                old = self.get_doc("people", key)
-                if old is None:
-                    self.people_keys.setdefault(person, []).append(key)
-                    old = {"_key": key, "person": person, "started": {}, "acted": {}}
-                if old[kind].get(cid) != at:
-                    # a new document, not the old one changed: a checkpoint may be encoding the old one
-                    self.put_doc("people", key, {**old, kind: {**old[kind], cid: at}})
+        shard = f"{partition_of(cid)}\x00{shard_of(cid)}"
+        for kind, person in people_named(case):
+            if self.bucket is not None and people_bucket(person) != self.bucket:
+                continue  # another file's person
+            key = f"{person}\x00{shard}"
+            old = self.get_doc("people", key)
+            if old is None:
+                self.people_keys.setdefault(person, []).append(key)
+                old = {"_key": key, "person": person, "started": {}, "acted": {}}
+            if old[kind].get(cid) != at:
+                # a new document, not the old one changed: a checkpoint may be encoding the old one
+                self.put_doc("people", key, {**old, kind: {**old[kind], cid: at}})
 
     def people_stamps(self, person: str, kind: str) -> dict[str, str]:
         """Case id -> when it last changed, of every case `person` started or acted on (`kind`)."""
@@ -317,15 +358,6 @@ class HotPart(Part):
         for doc in docs:
             stamps.update(doc[kind])
         return stamps
-
-    def op_seq(self, name: str, value: int, seal: str | None = None) -> None:
-        doc = {"_key": name, "value": value}
-        if seal is not None:
-            doc["_seal"] = seal
-        self.put_doc("sequences", name, doc)
-
-    def op_put(self, table: str, key: str, doc: dict) -> None:
-        self.put_doc(table, key, doc)
 
 
 class ArchivePart(Part):

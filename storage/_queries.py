@@ -80,7 +80,7 @@ class QueriesMixin:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            stamps = self.hot.people_stamps(person, kind)
+            stamps = self._person(person).people_stamps(person, kind)
             order = sorted(stamps, key=lambda cid: (stamps[cid], cid), reverse=True)
             page = [self._locate(cid)[1] for cid in order[max(0, offset):max(0, offset) + max(0, limit)]]
             return [public(doc) for doc in page if doc is not None], len(order)

@@ -23,6 +23,7 @@ and the Store adds the rest:
   starts with the records journaled meanwhile. The checkpoint lock (`.checkpoint`) lets one checkpoint
   at a time write the files, so a file never goes back to an older LSN.
 * Layout: ``hot.json`` (open cases, tasks, counters, small tables; loaded at open),
+  ``people/<NN>.json`` (whose cases are whose, for 我发起的 and 已办; a file loaded when asked),
   ``archive/<partition>/<shard>.json`` (closed cases, 1000 case numbers per shard) and
   ``history/<partition>/<shard>-<span>.json`` (events of those 1000 case numbers appended during one
   span of 10,000 LSNs, so a checkpoint rewrites only current segments, never the whole history).
@@ -166,7 +167,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         # checkpoint lock; opening does not wait for one that is)
         if self._ckpt.try_acquire():
             try:
-                for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "wal.jsonl.tmp"):
+                for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "people/.*.tmp", "wal.jsonl.tmp"):
                     for tmp in self.dir.glob(pattern):
                         try:
                             tmp.unlink()
@@ -200,7 +201,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
 
     def _highest_file_lsn(self) -> int:
         highest = 0
-        for path in [self.dir / "hot.json", *self.dir.glob("archive/*/*.json"), *self.dir.glob("history/*/*.json")]:
+        for path in [self.dir / "hot.json", *self.dir.glob("archive/*/*.json"), *self.dir.glob("history/*/*.json"),
+                     *self.dir.glob("people/*.json")]:
             try:
                 meta = read_tinydb(path).get("_meta", {}).get("1") or {}
                 highest = max(highest, int(meta.get("lsn", 0)))
@@ -391,7 +393,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         if isinstance(doc, dict):
             cid = doc["id"]
             self._touched[cid] = lsn
-            hot_ops.append(("people", doc))
+            for part in self._people_of(doc):
+                part.apply(lsn, [("people", doc)])
             if doc.get("status") == "closed":
                 self._archive(cid).apply(lsn, [("case", doc)])
                 hot_ops.append(("uncase", cid))
@@ -624,6 +627,9 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 shots = self._capture(self._dirty_parts())
             with _pauses.quick_switches():
                 self._save(shots)
+            with self._mutex:
+                for part in unloaded:
+                    part.unload()  # read only to be saved (it is on disk now): memory stays small
             _pauses.settle(self._hot_docs())  # what commits made since the last one, too
             with self._mutex, self._lock:
                 self._catch_up(locked=True)

@@ -9,7 +9,8 @@ import pytest
 from storage_helpers import case_doc, event
 
 from storage import Store
-from storage.migrations import SCHEMA_VERSION, migrate_3_to_4
+from storage._parts import people_bucket
+from storage.migrations import SCHEMA_VERSION, migrate_3_to_4, migrate_5_to_6
 
 
 def case(cid, when, status="open", by="wang", acted=("wang",)):
@@ -18,6 +19,30 @@ def case(cid, when, status="open", by="wang", acted=("wang",)):
 
 def ids(page):
     return [c["id"] for c in page[0]]
+
+
+def people_docs(data) -> dict:
+    """Every document of the people index as the files hold it (people/NN.json), by key."""
+    docs = {}
+    for path in sorted((data / "people").glob("*.json")):
+        for doc in json.loads(path.read_bytes()).get("people", {}).values():
+            assert people_bucket(doc["person"]) == int(path.stem)  # a person's documents in their own file
+            docs[doc["_key"]] = doc
+    return docs
+
+
+def as_version(data, version: int, people: dict | None) -> None:
+    """Make the data dir look like one of `version`, whose hot.json held the people index (`people`)."""
+    hot = json.loads((data / "hot.json").read_text())
+    if people is None:
+        hot.pop("people", None)
+    else:
+        hot["people"] = people
+    (data / "hot.json").write_text(json.dumps(hot))
+    for path in (data / "people").glob("*.json"):
+        path.unlink()
+    meta = json.loads((data / "meta.json").read_text())
+    (data / "meta.json").write_text(json.dumps({**meta, "schema_version": version}))
 
 
 def test_a_persons_cases_newest_first_paged_and_moved_by_each_commit(place):
@@ -68,7 +93,7 @@ def test_a_person_is_indexed_one_document_per_shard(tmp_path):
         s.commit(later, [event("edit")], None, later["version"])
         assert ids(s.cases_of_person("wang", "acted", limit=2)) == ["SG-2024-00007", "SG-2024-02500"]
         s.checkpoint()
-    people = json.loads((tmp_path / "hot.json").read_bytes())["people"]
+    people = people_docs(tmp_path)
     assert sorted(len(doc["acted"]) for doc in people.values()) == [501, 999, 1000]
     assert {doc["person"] for doc in people.values()} == {"wang"}
     with Store(tmp_path) as s:
@@ -81,19 +106,19 @@ def test_migration_builds_the_index_from_every_stored_case(tmp_path):
     with Store(tmp_path) as s:
         s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
         s.commit(case("SG-2024-00002", "2024-03-02T09:00:00", status="closed", by="li"), [event("start")], None, 0)
-    hot = json.loads((tmp_path / "hot.json").read_text())
-    del hot["people"]  # as a version-3 data dir has it
-    (tmp_path / "hot.json").write_text(json.dumps(hot))
-    meta = json.loads((tmp_path / "meta.json").read_text())
-    (tmp_path / "meta.json").write_text(json.dumps({**meta, "schema_version": 3}))
+    before = people_docs(tmp_path)
+    as_version(tmp_path, 3, None)  # a version-3 data dir had no index
     with Store(tmp_path) as s:
         assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
         assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-00002", "SG-2024-00001"]
         assert ids(s.cases_of_person("li", "started")) == ["SG-2024-00002"]
         assert s.verify() == []
-    before = (tmp_path / "hot.json").read_bytes()
+    assert people_docs(tmp_path) == before
+    as_version(tmp_path, 3, None)
+    migrate_3_to_4(tmp_path)
+    built = json.loads((tmp_path / "hot.json").read_bytes())["people"]
     migrate_3_to_4(tmp_path)  # again: the same table
-    assert json.loads((tmp_path / "hot.json").read_bytes())["people"] == json.loads(before)["people"]
+    assert json.loads((tmp_path / "hot.json").read_bytes())["people"] == built
 
 
 @pytest.mark.tinydb_files
@@ -102,13 +127,10 @@ def test_a_version_4_index_is_split_by_shard(tmp_path):
     with Store(tmp_path) as s:
         s.commit(case("SG-2024-00001", "2024-03-01T09:00:00"), [event("start")], None, 0)
         s.commit(case("SG-2024-01001", "2024-03-02T09:00:00", by="li"), [event("start")], None, 0)
-    hot = json.loads((tmp_path / "hot.json").read_text())
-    hot["people"] = {"1": {"_key": "wang", "started": {"SG-2024-00001": "2024-03-01T09:00:00"},
-                           "acted": {"SG-2024-00001": "2024-03-01T09:00:00", "SG-2024-01001": "2024-03-02T09:00:00"}},
-                     "2": {"_key": "li", "started": {"SG-2024-01001": "2024-03-02T09:00:00"}, "acted": {}}}
-    (tmp_path / "hot.json").write_text(json.dumps(hot))
-    meta = json.loads((tmp_path / "meta.json").read_text())
-    (tmp_path / "meta.json").write_text(json.dumps({**meta, "schema_version": 4}))
+    as_version(tmp_path, 4, {
+        "1": {"_key": "wang", "started": {"SG-2024-00001": "2024-03-01T09:00:00"},
+              "acted": {"SG-2024-00001": "2024-03-01T09:00:00", "SG-2024-01001": "2024-03-02T09:00:00"}},
+        "2": {"_key": "li", "started": {"SG-2024-01001": "2024-03-02T09:00:00"}, "acted": {}}})
     with Store(tmp_path) as s:
         assert json.loads((tmp_path / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
         assert ids(s.cases_of_person("wang", "acted")) == ["SG-2024-01001", "SG-2024-00001"]
@@ -116,6 +138,58 @@ def test_a_version_4_index_is_split_by_shard(tmp_path):
         s.commit(case("SG-2024-00002", "2024-03-03T09:00:00"), [event("start")], None, 0)
         assert ids(s.cases_of_person("wang", "started")) == ["SG-2024-00002", "SG-2024-00001"]
         assert s.verify() == []
-    people = json.loads((tmp_path / "hot.json").read_bytes())["people"]
-    assert sorted(doc["_key"] for doc in people.values()) == [
-        "li\x00SG-2024\x001", "wang\x00SG-2024\x000", "wang\x00SG-2024\x001"]
+    assert sorted(people_docs(tmp_path)) == ["li\x00SG-2024\x001", "wang\x00SG-2024\x000", "wang\x00SG-2024\x001"]
+
+
+def _many(s, n=300):
+    people = [f"u{i:03d}" for i in range(40)]
+    for i in range(1, n + 1):
+        s.commit(case(f"SG-2024-{i:05d}", f"2024-03-01T09:{i // 60 % 60:02d}:{i % 60:02d}", by=people[i % 40],
+                      acted=(people[i % 40], people[(i * 7) % 40])), [event("start")], None, 0)
+    return people
+
+
+@pytest.mark.tinydb_files
+def test_a_version_5_index_leaves_hot_json_for_its_own_files(tmp_path):
+    """Version 5 kept the index in hot.json, read whole by every open; step 6 moves it to people/NN.json,
+    each person in one file, and the lists read the same. Interrupted after writing the files (hot.json
+    not yet rewritten), the step runs again from hot.json and gives the same files."""
+    with Store(tmp_path) as s:
+        people = _many(s)
+        before = {p: (s.cases_of_person(p, "acted", limit=500), s.cases_of_person(p, "started", limit=500))
+                  for p in people}
+        s.checkpoint()
+    moved = people_docs(tmp_path)
+    as_version(tmp_path, 5, {str(n): doc for n, doc in enumerate(moved.values(), 1)})
+    migrate_5_to_6(tmp_path)
+    assert people_docs(tmp_path) == moved
+    assert "people" not in json.loads((tmp_path / "hot.json").read_bytes())
+    as_version(tmp_path, 5, {str(n): doc for n, doc in enumerate(moved.values(), 1)})
+    with Store(tmp_path) as s:  # opened: the step runs, the lists are as they were
+        assert "people" not in json.loads((tmp_path / "hot.json").read_bytes())
+        assert {p: (s.cases_of_person(p, "acted", limit=500), s.cases_of_person(p, "started", limit=500))
+                for p in people} == before
+        assert s.verify() == []
+    migrate_5_to_6(tmp_path)  # again: nothing left to move
+    assert people_docs(tmp_path) == moved
+
+
+@pytest.mark.tinydb_files
+def test_opening_reads_no_ones_index_and_a_list_reads_one_file(tmp_path):
+    with Store(tmp_path) as s:
+        _many(s)
+    assert len(list((tmp_path / "people").glob("*.json"))) > 10
+    with Store(tmp_path) as s:
+        files = {key: part for key, part in s._parts.items() if key[0] == "people"}
+        assert not any(part.loaded for part in files.values())
+        assert s.cases_of_person("u007", "started")[1] > 0
+        loaded = [key for key, part in s._parts.items() if key[0] == "people" and part.loaded]
+        assert loaded == [("people", people_bucket("u007"))]
+        # commits queue their changes for files not loaded; a checkpoint writes them and lets them go
+        c = s.get_case("SG-2024-00001")
+        s.commit({**c, "participants": ["u001", "u039"], "updated_at": "2024-04-01T00:00:00"}, [event("x")], None,
+                 c["version"])
+        s.checkpoint()
+        assert ids(s.cases_of_person("u039", "acted", limit=1)) == ["SG-2024-00001"]
+    with Store(tmp_path) as s:
+        assert ids(s.cases_of_person("u039", "acted", limit=1)) == ["SG-2024-00001"]

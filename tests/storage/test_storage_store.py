@@ -359,7 +359,7 @@ def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     assert files[str(tmp_path / "hot.json")]["cases"] == 1
     assert files[str(tmp_path / "history" / "SG-2024" / "0000-000000.json")]["events"] == 1
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["schema_version"] == SCHEMA_VERSION == 5
+    assert meta["schema_version"] == SCHEMA_VERSION == 6
     s.close()
 
 
