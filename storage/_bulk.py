@@ -74,7 +74,8 @@ class BulkLoadMixin:
                 if doc["status"] == "closed":
                     add(self._archive(cid), ("case", doc))
                 else:
-                    hot_ops.append(("case", doc))
+                    add(self._open(cid), ("case", doc))
+                    hot_ops.append(("case", doc))  # its due time
                     hot_ops.append(("tasks", cid, task_rows.pop(cid, [])))
                 if evs:
                     add(self._segment(partition_of(cid), shard_of(cid), lsn // HISTORY_SPAN), ("events", evs))

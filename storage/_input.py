@@ -9,7 +9,7 @@ from storage._seal import SEAL
 from storage.errors import StorageError
 
 INTEGRITY = "_integrity"  # the TinyDB store's notes of what opening found wrong (`storage._verify`)
-RESERVED_TABLES = {"_meta", "cases", "tasks", "sequences", "events", INTEGRITY}
+RESERVED_TABLES = {"_meta", "_due", "cases", "tasks", "sequences", "events", "people", INTEGRITY}
 
 
 def case_input(case: dict, events: list[dict], tasks: list[dict] | None) -> tuple[dict, list[dict], list[dict] | None]:

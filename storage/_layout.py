@@ -1,18 +1,20 @@
-"""Layout of a data directory: which partition file holds a case, its closed record and its history.
+"""Layout of a data directory: which partition file holds a case, its history and whose it is.
 
-``hot.json`` holds open cases (see `HotPart`); a closed case lives in ``archive/<partition>/<shard>.json``
-and its events in ``history/<partition>/<shard>-<span>.json``; the index of people (whose cases are
-whose) in ``people/<NN>.json``, a person's all in one file (`PeoplePart`). Partition = case id without its final
-``-NNNNN``; shard = 1000 case numbers; span = 10,000 journal numbers (LSNs), so a checkpoint rewrites
+An open case lives in ``open/<partition>/<shard>.json``, a closed one in ``archive/<partition>/<shard>.json``
+(`ShardPart` both), its events in ``history/<partition>/<shard>-<span>.json``; ``hot.json`` keeps the open
+cases' tasks and due times, counters and small tables (`HotPart`); the index of people (whose cases are
+whose) is in ``people/<NN>.json``, a person's all in one file (`PeoplePart`). Partition = case id without its
+final ``-NNNNN``; shard = 1000 case numbers; span = 10,000 journal numbers (LSNs), so a checkpoint rewrites
 only the current segments, never the whole history. Part objects are made on first use and kept in
-`Store._parts`, keyed ``("archive", partition, shard)``, ``("history", partition, shard, span)`` or ``("people", NN)``.
+`Store._parts`, keyed ``("open" or "archive", partition, shard)``, ``("history", partition, shard, span)``
+or ``("people", NN)``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from storage._case_ids import SHARD_CASES, partition_of, shard_of
-from storage._parts import ArchivePart, HotPart, Part, PeoplePart, SegmentPart, people_bucket, people_named
+from storage._parts import HotPart, Part, PeoplePart, SegmentPart, ShardPart, people_bucket, people_named
 
 __all__ = ["HISTORY_SPAN", "SHARD_CASES", "LayoutMixin", "partition_of", "shard_of"]
 
@@ -31,15 +33,23 @@ class LayoutMixin:
     hot: HotPart
     _parts: dict[tuple, Part]
 
-    def _archive(self, case_id: str) -> ArchivePart:
-        """The archive shard that holds (or would hold) closed case `case_id`, made on first use."""
+    def _shard(self, kind: str, case_id: str) -> ShardPart:
+        """The shard of `kind` ("open" or "archive") that holds (or would hold) case `case_id`, made on first use."""
         p, s = partition_of(case_id), shard_of(case_id)
-        key = ("archive", p, s)
+        key = (kind, p, s)
         part = self._parts.get(key)
         if part is None:
-            name = f"archive/{p}/{s:04d}.json"
-            part = self._parts[key] = ArchivePart(self.dir / name, name)
+            name = f"{kind}/{p}/{s:04d}.json"
+            part = self._parts[key] = ShardPart(self.dir / name, name)
         return part
+
+    def _open(self, case_id: str) -> ShardPart:
+        """The open shard of case `case_id`."""
+        return self._shard("open", case_id)
+
+    def _archive(self, case_id: str) -> ShardPart:
+        """The archive shard of case `case_id` (its closed record)."""
+        return self._shard("archive", case_id)
 
     def _segment(self, partition: str, shard: int, span: int) -> SegmentPart:
         """A history segment, made on first use (loading is the caller's: most records only queue)."""
@@ -70,14 +80,14 @@ class LayoutMixin:
         return part
 
     def _locate(self, case_id: str) -> tuple[str | None, dict | None]:
-        """Where the case is now ("hot" or "archive") and its stored document; (None, None): nowhere."""
-        doc = self.hot.get_doc("cases", case_id)
-        if doc is not None:
-            return "hot", doc
-        part = self._archive(case_id)
-        part.load()
-        doc = part.get_doc("cases", case_id)
-        return ("archive", doc) if doc is not None else (None, None)
+        """Where the case is now ("open" or "archive") and its stored document; (None, None): nowhere."""
+        for kind in ("open", "archive"):
+            part = self._shard(kind, case_id)
+            part.load()
+            doc = part.get_doc("cases", case_id)
+            if doc is not None:
+                return kind, doc
+        return None, None
 
     def _segments_of(self, partition: str, shard: int | None = None) -> list[SegmentPart]:
         """History segments of a partition (of one shard of it), oldest first."""
@@ -91,10 +101,10 @@ class LayoutMixin:
                     segs.add((int(a), int(b)))
         return [self._segment(partition, sh, span) for sh, span in sorted(segs, key=lambda t: (t[1], t[0]))]
 
-    def _archive_parts(self) -> list[ArchivePart]:
-        """Every archive shard, on disk or only in memory so far (not checkpointed yet)."""
-        keys = {key[1:] for key in self._parts if key[0] == "archive"}
-        root = self.dir / "archive"
+    def _shard_parts(self, kind: str) -> list[ShardPart]:
+        """Every shard of `kind` ("open" or "archive"), on disk or only in memory so far (not checkpointed yet)."""
+        keys = {key[1:] for key in self._parts if key[0] == kind}
+        root = self.dir / kind
         if root.is_dir():
             for folder in root.iterdir():
                 if folder.is_dir():
@@ -103,9 +113,15 @@ class LayoutMixin:
                             keys.add((folder.name, int(p.stem)))
         out = []
         for partition, shard in sorted(keys):
-            key = ("archive", partition, shard)
+            key = (kind, partition, shard)
             if key not in self._parts:
-                name = f"archive/{partition}/{shard:04d}.json"
-                self._parts[key] = ArchivePart(self.dir / name, name)
+                name = f"{kind}/{partition}/{shard:04d}.json"
+                self._parts[key] = ShardPart(self.dir / name, name)
             out.append(self._parts[key])
         return out
+
+    def _archive_parts(self) -> list[ShardPart]:
+        return self._shard_parts("archive")
+
+    def _open_parts(self) -> list[ShardPart]:
+        return self._shard_parts("open")

@@ -25,6 +25,7 @@ from storage._files import MemoryTables, read_tinydb
 from storage._frozen import freeze
 
 META = "_meta"
+DUE = "_due"  # hot.json's table of the open cases' due times (`HotPart`)
 PEOPLE_BUCKETS = 64  # files of the people index (people/00.json … people/63.json)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # like dump_tinydb
 
@@ -209,9 +210,14 @@ class Shot:
 
 
 class HotPart(Part):
-    """hot.json: open cases, their tasks (inbox), counters and the small generic tables."""
+    """hot.json: the open cases' tasks (inbox) and due times, counters and the small generic tables.
 
-    key_fields = {"cases": "id", "tasks": None}
+    The open cases themselves are in open/<partition>/<shard>.json (`ShardPart`), loaded when one is
+    asked for: opening the store reads their due times (table `_due`, one small document per case
+    with a pending deadline, kept by every record of an open case) and not the cases. Records of
+    cases still reach this part (`op_case`, `op_uncase`): they keep `_due` and the tasks."""
+
+    key_fields = {"tasks": None}
 
     def _index(self) -> None:
         super()._index()
@@ -222,9 +228,8 @@ class HotPart(Part):
         self.task_by_role: dict[tuple[str, str | None], list[tuple[str, str]]] = {}  # (role, unit or None)
         self.task_order: dict[str, str] = {}  # inbox sort key: due (none last), case id, state
         # open case -> the earliest due time of its pending deadlines: what a sweep looks at
-        self.case_due: dict[str, str] = {}
-        for doc in self.tables.get("cases", {}).values():
-            self._index_due(doc)
+        self.case_due: dict[str, str] = {doc.get("_key"): doc.get("due") for doc in self.tables.get(DUE, {}).values()
+                                         if isinstance(doc.get("due"), str)}
         tasks = self.tables.get("tasks", {})
         for did, task in tasks.items():
             tasks[did] = frozen = freeze(task)  # handed out as they are (storage._frozen)
@@ -263,21 +268,22 @@ class HotPart(Part):
                 if at < len(held) and held[at][1] == did:
                     del held[at]
 
-    def _index_due(self, doc: dict) -> None:
-        due = earliest_due(doc)
+    def _set_due(self, case_id: str, due: str | None) -> None:
         if due is None:
-            self.case_due.pop(doc.get("id"), None)
-        else:
-            self.case_due[doc["id"]] = due
+            if self.case_due.pop(case_id, None) is not None:
+                self.del_doc(DUE, case_id)
+        elif self.case_due.get(case_id) != due:
+            self.case_due[case_id] = due
+            self.put_doc(DUE, case_id, {"_key": case_id, "due": due})
 
     # ops
     def op_case(self, doc: dict) -> None:
-        self.put_doc("cases", doc["id"], doc)
-        self._index_due(doc)
+        """An open case was stored (in its open shard): its due time, for the sweep."""
+        self._set_due(doc["id"], earliest_due(doc))
 
     def op_uncase(self, case_id: str) -> None:
-        self.del_doc("cases", case_id)
-        self.case_due.pop(case_id, None)
+        """A case closed (or left the open shards): no due time, no tasks."""
+        self._set_due(case_id, None)
         self._drop_tasks(case_id)
 
     def op_tasks(self, case_id: str, tasks: list[dict]) -> None:
@@ -360,8 +366,9 @@ class PeoplePart(Part):
         return stamps
 
 
-class ArchivePart(Part):
-    """archive/<partition>/<shard>.json: closed cases (1000 case numbers per shard)."""
+class ShardPart(Part):
+    """A shard of cases, 1000 case numbers of one partition: open/<partition>/<shard>.json holds the
+    open ones, archive/<partition>/<shard>.json the closed ones (`storage._layout`)."""
 
     key_fields = {"cases": "id"}
 

@@ -17,7 +17,7 @@ from storage._json import deep_copy, public
 from storage._layout import partition_of, shard_of
 from storage.errors import NotFound
 
-_NOT_SMALL = frozenset({"_meta", "cases", "tasks", "sequences", "people", "_integrity"})  # hot.json's own tables
+_NOT_SMALL = frozenset({"_meta", "_due", "cases", "tasks", "sequences", "people", "_integrity"})  # hot.json's own tables
 
 
 class QueriesMixin:
@@ -58,7 +58,7 @@ class QueriesMixin:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            hot = [d for d in self.hot.tables.get("cases", {}).values() if keep(d)] if status != "closed" else []
+            hot = [d for d in self._open_cases() if keep(d)] if status != "closed" else []
             shards = self._archive_parts() if include_closed and status != "open" else []
         for doc in hot:
             yield public(doc)
@@ -101,9 +101,18 @@ class QueriesMixin:
         with self._mutex:
             self._check_open()
             self._catch_up(locked=False)
-            docs = list(self.hot.tables.get("cases", {}).values())
+            docs = self._open_cases()
         for doc in docs:
             yield public(doc)
+
+    def _open_cases(self) -> list[dict]:
+        """Every open case as stored (under the mutex): the open shards are loaded, and stay loaded (the
+        cases at work, which a process that lists them once lists again)."""
+        docs: list[dict] = []
+        for part in self._open_parts():
+            part.load()
+            docs.extend(part.tables.get("cases", {}).values())
+        return docs
 
     def cases_due(self, stamp: str) -> list[str]:
         """The ids of the open cases with a deadline still pending whose `due` is at or before `stamp`

@@ -115,5 +115,6 @@ class Sealer:
         return self.put(table, doc.get("_key"), doc)
 
 
-#: hot.json tables whose documents are not sealed one by one (cases are; tasks and people derive from cases)
-UNSEALED_HOT = frozenset({"_meta", "cases", "tasks", "people"})
+#: hot.json tables whose documents are not sealed one by one (cases are; tasks, due times and people derive
+#: from cases: `verify` checks the due times against the cases)
+UNSEALED_HOT = frozenset({"_meta", "_due", "cases", "tasks", "people"})

@@ -10,9 +10,9 @@ What a case's events mean (replaying them through the engine) is the service's: 
 from __future__ import annotations
 
 from storage._chain import verify_chain
+from storage._due import earliest_due
 from storage._input import INTEGRITY
-from storage._layout import partition_of
-from storage._parts import ArchivePart, Part
+from storage._parts import DUE, Part, ShardPart
 from storage._seal import SEAL, UNSEALED_HOT, ZERO, xor
 from storage.errors import StorageError
 
@@ -43,19 +43,22 @@ class VerifyMixin:
                             f"请把它移到数据目录之外（环境变量 WORKFLOW_SEAL_KEY_FILE）")
         digest = [ZERO]
         highest_file = [("hot.json", self.hot.file_lsn)]
-        by_partition: dict[str, dict[str, dict]] = {}
-        for doc in self.hot.tables.get("cases", {}).values():
-            by_partition.setdefault(partition_of(doc["id"]), {})[doc["id"]] = doc
-        shards: dict[str, list[ArchivePart]] = {}
+        opened: dict[str, list[ShardPart]] = {}
+        open_ids: set[str] = set()
+        for part in self._open_parts():
+            opened.setdefault(part.path.parent.name, []).append(part)
+        shards: dict[str, list[ShardPart]] = {}
         for part in self._archive_parts():
             shards.setdefault(part.path.parent.name, []).append(part)
-        partitions = set(by_partition) | set(shards) | {k[1] for k in self._parts if k[0] == "history"}
+        partitions = set(opened) | set(shards) | {k[1] for k in self._parts if k[0] in ("history", "open")}
         root = self.dir / "history"
         if root.is_dir():
             partitions |= {p.name for p in root.iterdir() if p.is_dir()}
         for partition in sorted(partitions):
-            problems.extend(self._verify_partition(partition, by_partition.get(partition, {}),
-                                                   shards.get(partition, []), digest, highest_file, sealed))
+            problems.extend(self._verify_partition(partition, opened.get(partition, []),
+                                                   shards.get(partition, []), digest, highest_file, sealed, open_ids))
+        for cid in sorted(set(self.hot.case_due) - open_ids):
+            problems.append(f"hot.json 表 {DUE} 记有案件 {cid} 的期限，但没有这件在办案件（期限索引在本程序之外被改动）")
         if sealed:
             problems.extend(self._verify_hot_seals(digest))
             problems.extend(self._verify_state(digest[0]))
@@ -80,13 +83,14 @@ class VerifyMixin:
                 problems.append(f"高水位标记 wal.mark {what}：无法确认已确认的日志记录都还在")
         return problems
 
-    def _verify_partition(self, partition: str, hot_cases: dict, shards: list[ArchivePart], digest: list[str],
-                          highest_file: list, sealed: bool) -> list[str]:
+    def _verify_partition(self, partition: str, opened: list[ShardPart], shards: list[ShardPart], digest: list[str],
+                          highest_file: list, sealed: bool, open_ids: set[str]) -> list[str]:
         problems: list[str] = []
-        cases = {cid: (doc, "在办数据 hot.json") for cid, doc in hot_cases.items()}
+        cases: dict[str, tuple[dict, str]] = {}
         transient: list[Part] = []  # loaded only for this walk: unloaded after, so memory stays small
         try:
-            for part in shards:
+            for part in [*opened, *shards]:
+                kind = "在办数据" if part in opened else "归档"
                 was = part.loaded
                 try:
                     part.load()
@@ -99,8 +103,11 @@ class VerifyMixin:
                 for doc in part.tables.get("cases", {}).values():
                     cid = doc.get("id")
                     if cid in cases:
-                        problems.append(f"案件 {cid} 同时出现在在办数据和归档 {part.name} 中")
-                    cases[cid] = (doc, f"归档 {part.name}")
+                        problems.append(f"案件 {cid} 同时出现在{cases[cid][1]}和{kind} {part.name} 中")
+                    cases[cid] = (doc, f"{kind} {part.name}")
+                    if kind == "在办数据":
+                        open_ids.add(cid)
+                        problems.extend(self._verify_due(cid, doc))
             events: dict[str, list[dict]] = {}
             for seg in self._segments_of(partition):
                 was = seg.loaded
@@ -131,6 +138,14 @@ class VerifyMixin:
             for part in transient:
                 part.unload()
         return problems
+
+    def _verify_due(self, case_id: str, doc: dict) -> list[str]:
+        """The due time hot.json keeps for the sweep is the case's own (else a deadline would be missed)."""
+        kept, due = self.hot.case_due.get(case_id), earliest_due(doc)
+        if kept == due:
+            return []
+        return [f"案件 {case_id}：hot.json 表 {DUE} 记的最早期限为 {kept or '无'}，案件本身为 {due or '无'}"
+                f"（期限索引在本程序之外被改动，定时检查会因此漏办或早办）"]
 
     def _verify_hot_seals(self, digest: list[str]) -> list[str]:
         problems = []

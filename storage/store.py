@@ -22,12 +22,13 @@ and the Store adds the rest:
   under the mutex (shallow copies), encoded and written while commits go on, and the new generation
   starts with the records journaled meanwhile. The checkpoint lock (`.checkpoint`) lets one checkpoint
   at a time write the files, so a file never goes back to an older LSN.
-* Layout: ``hot.json`` (open cases, tasks, counters, small tables; loaded at open),
+* Layout: ``hot.json`` (the open cases' tasks and due times, counters, small tables; loaded at open),
   ``people/<NN>.json`` (whose cases are whose, for 我发起的 and 已办; a file loaded when asked),
-  ``archive/<partition>/<shard>.json`` (closed cases, 1000 case numbers per shard) and
+  ``open/<partition>/<shard>.json`` and ``archive/<partition>/<shard>.json`` (open and closed cases,
+  1000 case numbers per shard; a shard loaded when one of its cases is asked for) and
   ``history/<partition>/<shard>-<span>.json`` (events of those 1000 case numbers appended during one
   span of 10,000 LSNs, so a checkpoint rewrites only current segments, never the whole history).
-  Partition = case id without its final ``-NNNNN``. Archive and history load lazily, a shard at a
+  Partition = case id without its final ``-NNNNN``. Cases and history load lazily, a shard at a
   time; a checkpoint re-encodes only the documents that changed.
 * Other processes' records are read from the journal tail before every operation (a stat when
   nothing changed); old generations stay as ``wal.<gen>.jsonl`` links for a while so readers catch up.
@@ -69,7 +70,7 @@ from storage._queries import QueriesMixin
 from storage._seal import SEAL, ZERO, Sealer, key_path, load_key, xor
 from storage._verify import INTEGRITY, VerifyMixin  # INTEGRITY: what opening found wrong (sealed notes)
 from storage.errors import ConflictError, StorageError
-from storage.migrations import MIGRATIONS, SCHEMA_VERSION
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION, fold_back
 
 # what was importable from here before the split stays so (`storage/__init__.py` and callers)
 __all__ = ["Store", "canonical", "event_hash", "partition_of", "shard_of", "SHARD_CASES", "HISTORY_SPAN",
@@ -167,7 +168,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         # checkpoint lock; opening does not wait for one that is)
         if self._ckpt.try_acquire():
             try:
-                for pattern in (".*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "people/.*.tmp", "wal.jsonl.tmp"):
+                for pattern in (".*.tmp", "open/*/.*.tmp", "archive/*/.*.tmp", "history/*/.*.tmp", "people/.*.tmp",
+                                "wal.jsonl.tmp"):
                     for tmp in self.dir.glob(pattern):
                         try:
                             tmp.unlink()
@@ -192,6 +194,7 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._load(locked=True)
             self._checkpoint_locked(force=True)
             self._reset_memory()
+            fold_back(self.dir, version)  # what the fold wrote in this version's layout, back into the old one
             for step in range(version, SCHEMA_VERSION):
                 if step not in MIGRATIONS:
                     raise StorageError(f"没有从格式版本 {step} 升级到 {step + 1} 的迁移程序")
@@ -201,8 +204,8 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
 
     def _highest_file_lsn(self) -> int:
         highest = 0
-        for path in [self.dir / "hot.json", *self.dir.glob("archive/*/*.json"), *self.dir.glob("history/*/*.json"),
-                     *self.dir.glob("people/*.json")]:
+        for path in [self.dir / "hot.json", *self.dir.glob("open/*/*.json"), *self.dir.glob("archive/*/*.json"),
+                     *self.dir.glob("history/*/*.json"), *self.dir.glob("people/*.json")]:
             try:
                 meta = read_tinydb(path).get("_meta", {}).get("1") or {}
                 highest = max(highest, int(meta.get("lsn", 0)))
@@ -395,11 +398,16 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
             self._touched[cid] = lsn
             for part in self._people_of(doc):
                 part.apply(lsn, [("people", doc)])
+            # every part decides by its own LSN whether it has a record already, so each is told what the
+            # record means for it whatever the others hold (a checkpoint cut short saved only some)
             if doc.get("status") == "closed":
                 self._archive(cid).apply(lsn, [("case", doc)])
+                if rec.get("from") != "archive":
+                    self._open(cid).apply(lsn, [("uncase", cid)])
                 hot_ops.append(("uncase", cid))
             else:
-                hot_ops.append(("case", doc))
+                self._open(cid).apply(lsn, [("case", doc)])
+                hot_ops.append(("case", doc))  # its due time
                 if rec.get("from") == "archive":
                     self._archive(cid).apply(lsn, [("uncase", cid)])
                 if rec.get("tasks") is not None:

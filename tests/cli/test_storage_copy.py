@@ -71,9 +71,10 @@ def test_copy_refuses_a_damaged_data_directory_and_writes_nothing(pg_url, tmp_pa
     data = tmp_path / "data"
     with Store(data) as s:
         s.commit({"id": "SG-2024-00001", "status": "open", "data": {"n": 1}}, [{"type": "start"}], [], 0)
-    hot = json.loads((data / "hot.json").read_bytes())
-    next(iter(hot["cases"].values()))["data"]["n"] = 2  # edited outside the program
-    (data / "hot.json").write_text(json.dumps(hot, ensure_ascii=False))
+    shard = data / "open" / "SG-2024" / "0000.json"
+    tables = json.loads(shard.read_bytes())
+    next(iter(tables["cases"].values()))["data"]["n"] = 2  # edited outside the program
+    shard.write_text(json.dumps(tables, ensure_ascii=False))
     refused = cli("storage", "copy", "--to", pg_url, "--data-dir", str(data))
     assert refused.returncode == 3 and "校验未通过，不能复制" in refused.stderr and "封印不符" in refused.stderr
     with PgStore(pg_url, tmp_path / "host") as target:

@@ -30,6 +30,7 @@ def event(kind: str = "act", comment: str = "", **extra) -> dict:
 def partition_files(data_dir: str | Path) -> list[str]:
     d = str(data_dir)
     files = [os.path.join(d, "hot.json")] if os.path.exists(os.path.join(d, "hot.json")) else []
+    files += sorted(glob.glob(os.path.join(d, "open", "*", "*.json")))
     files += sorted(glob.glob(os.path.join(d, "archive", "*", "*.json")))
     files += sorted(glob.glob(os.path.join(d, "history", "*", "*.json")))
     return files

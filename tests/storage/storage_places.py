@@ -66,7 +66,7 @@ class Place:
 
     # ------------------------------------------------------------ edits from outside the program
     def _tinydb_case_files(self) -> list[Path]:
-        return [self.data_dir / "hot.json", *sorted(self.data_dir.glob("archive/*/*.json"))]
+        return [*sorted(self.data_dir.glob("open/*/*.json")), *sorted(self.data_dir.glob("archive/*/*.json"))]
 
     def _segments(self) -> list[Path]:
         return sorted(self.data_dir.glob("history/*/*.json"))

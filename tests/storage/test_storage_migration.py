@@ -60,7 +60,7 @@ def test_v1_data_dir_is_migrated_on_open(tmp_path):
     data = tmp_path / "v1"
     make_v1(data)
     with Store(data) as s:
-        assert json.loads((data / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION == 6
+        assert json.loads((data / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION == 7
         case = s.get_case("SG-2024-00002")
         assert case["version"] == 3 and case["data"] == {"n": 2} and case["history_len"] == 3
         assert [e["type"] for e in s.history("SG-2024-00002")] == ["start", "submit", "approve"]

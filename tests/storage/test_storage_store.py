@@ -276,7 +276,8 @@ def test_the_archive_is_a_stock_tinydb_file(tmp_path):
     files = open_with_stock_tinydb(tmp_path)
     archive = str(tmp_path / "archive" / "SG-2024" / "0000.json")
     assert files[archive]["cases"] == 1
-    assert files[str(tmp_path / "hot.json")]["cases"] == 1
+    assert files[str(tmp_path / "open" / "SG-2024" / "0000.json")]["cases"] == 1
+    assert "cases" not in files[str(tmp_path / "hot.json")]  # its tasks and due times only
     db = TinyDB(archive)
     assert db.table("cases").all()[0]["id"] == "SG-2024-00012"
     db.close()
@@ -305,12 +306,14 @@ def test_archive_and_history_load_lazily(tmp_path):
         new_case(s, "SG-2023-00001")
     s = Store(tmp_path)
     try:
-        assert not any(p.loaded for p in s._parts.values())  # only hot data at open
+        assert not any(p.loaded for p in s._parts.values())  # only hot.json at open: no case is read
+        assert s.get_case("SG-2023-00001")["status"] == "open"
+        assert {p.name for p in s._parts.values() if p.loaded} == {"open/SG-2023/0000.json"}
         assert len(list(s.open_cases())) == 3
-        assert not any(p.loaded for p in s._parts.values())
+        assert {p.name for p in s._parts.values() if p.loaded} == {"open/SG-2023/0000.json", "open/SG-2024/0000.json"}
         assert s.get_case("SG-2024-00003")["status"] == "closed"
         loaded = {p.name for p in s._parts.values() if p.loaded}
-        assert loaded == {"archive/SG-2024/0000.json"}
+        assert loaded == {"open/SG-2023/0000.json", "open/SG-2024/0000.json", "archive/SG-2024/0000.json"}
         s.history("SG-2024-00003")
         loaded = {p.name for p in s._parts.values() if p.loaded}
         assert any(n.startswith("history/SG-2024/") for n in loaded)
@@ -356,10 +359,10 @@ def test_checkpoint_writes_tinydb_files_and_empties_the_journal(tmp_path):
     assert (tmp_path / "wal.jsonl").stat().st_size < wal_before
     assert len((tmp_path / "wal.jsonl").read_bytes().splitlines()) == 1  # the header only
     files = open_with_stock_tinydb(tmp_path)
-    assert files[str(tmp_path / "hot.json")]["cases"] == 1
+    assert files[str(tmp_path / "open" / "SG-2024" / "0000.json")]["cases"] == 1
     assert files[str(tmp_path / "history" / "SG-2024" / "0000-000000.json")]["events"] == 1
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["schema_version"] == SCHEMA_VERSION == 6
+    assert meta["schema_version"] == SCHEMA_VERSION == 7
     s.close()
 
 
@@ -399,8 +402,8 @@ def test_a_large_hot_file_waits_for_a_journal_of_an_eighth_of_its_size(tmp_path)
     from storage.store import JOURNAL_SHARE
 
     with Store(tmp_path, checkpoint_every=3) as s:
-        for n in range(1, 41):  # open cases with some bulk: hot.json grows past what 3 commits journal
-            new_case(s, f"SG-2024-{n:05d}", notes="备注" * 400)
+        for n in range(1, 41):  # open cases' tasks with some bulk: hot.json grows past what 3 commits journal
+            new_case(s, f"SG-2024-{n:05d}", tasks=[{**task(f"SG-2024-{n:05d}"), "notes": "备注" * 400}])
         s.checkpoint()
         hot = (tmp_path / "hot.json").stat().st_size
         assert s._hot_bytes == hot
@@ -623,9 +626,10 @@ def test_a_checkpoint_flushes_a_big_file_as_it_writes_it(tmp_path, monkeypatch):
     import storage.store as store_module
 
     monkeypatch.setattr(store_module, "SAVE_SYNC_BYTES", 4096)
+    monkeypatch.setattr(store_module.Shot, "PIECE", 5)  # documents per piece written: a check after each
     s = Store(tmp_path, checkpoint_every=10_000)
     for i in range(1, 41):
-        new_case(s, f"SG-2024-{i:05d}", tasks=[task(f"SG-2024-{i:05d}")])
+        new_case(s, f"SG-2024-{i:05d}", tasks=[{**task(f"SG-2024-{i:05d}"), "notes": "备注" * 40}])
     synced, real = [], os.fdatasync
     monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real(fd)))
     s.checkpoint()

@@ -99,7 +99,7 @@ def verify(place) -> list[str]:
 
 def where(place, archived: bool = False) -> str:
     """Where a backend says a case record is kept."""
-    return "数据库表 cases" if place.pg else ("归档" if archived else "在办数据 hot.json")
+    return "数据库表 cases" if place.pg else ("归档" if archived else "在办数据 open/SG-2024/0000.json")
 
 
 def test_edited_event_is_caught_by_its_hash(place):
