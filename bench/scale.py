@@ -4,7 +4,8 @@
 
 For each backend and size, a store filled the way bench/run.py fills one (10% of the cases open,
 histories cloned from engine-made cases), then:
-  commit_{p50,p99,max}_ms   durable comment-like commits, automatic checkpoints included
+  commit_{p50,p99,max}_ms   durable comment-like commits, automatic checkpoints included; TinyDB: beside
+                            them commit_unflushed_*, the baseline of checkpoints not flushing as they write
   inbox_page_ms, inbox_all_ms  one user's 待办: the first page (20) and every row, p50 of 30
   sweep_quiet_ms            Service.sweep with nothing due
   sweep_acting_s, _acted    a sweep acting on every passed deadline (effects run inline, as `python -m
@@ -58,12 +59,32 @@ def spread(samples: list[float]) -> tuple[float, float, float]:
     return s[len(s) // 2] * 1000, s[min(len(s) - 1, int(len(s) * 0.99))] * 1000, s[-1] * 1000
 
 
-def commits(store, config, n: int) -> tuple[float, float, float]:
-    samples = base.commit_samples(store, config, [c["id"] for c in store.cases(status="open")], n)
+def commits(store, config, n: int) -> dict[str, float]:
+    """p50/p99/max of `n` commits. On the TinyDB files also the baseline without the checkpoints' flushes
+    every SAVE_SYNC_BYTES (a checkpoint's file then written whole before its fsync): n commits each, in
+    blocks of n/2 (each past a checkpoint: 1000 records and an eighth of hot.json) alternating A B B A with
+    the shipped way, so both see the same store and machine."""
+    import storage.store as files_store
+
+    ids = [c["id"] for c in store.cases(status="open")]
     wait = getattr(store, "wait_for_checkpoints", None)
-    if wait is not None:
-        wait(300)
-    return spread(samples)
+    if wait is None:
+        return dict(zip(("commit_p50_ms", "commit_p99_ms", "commit_max_ms"),
+                        spread(base.commit_samples(store, config, ids, n)), strict=True))
+    shipped, samples = files_store.SAVE_SYNC_BYTES, {"": [], "_unflushed": []}
+    try:
+        for kind in ("", "_unflushed", "_unflushed", ""):  # A B B A: neither gets the warmer half
+            files_store.SAVE_SYNC_BYTES = shipped if kind == "" else 1 << 62
+            samples[kind] += base.commit_samples(store, config, ids, max(1, n // 2))
+            wait(300)
+    finally:
+        files_store.SAVE_SYNC_BYTES = shipped
+    got = {}
+    for kind, taken in samples.items():
+        got.update(zip((f"commit{kind}_p50_ms", f"commit{kind}_p99_ms", f"commit{kind}_max_ms"), spread(taken),
+                       strict=True))
+    got["commit_max_unflushed_over_flushed"] = got["commit_unflushed_max_ms"] / got["commit_max_ms"]
+    return got
 
 
 def inbox(store, config, limit: int | None) -> tuple[float, int]:
@@ -189,7 +210,7 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
     base.fill(store, config, n, n // 10, random.Random(2024))
     fill_s = time.perf_counter() - t0
     got: dict[str, float] = {"fill_s": fill_s}
-    got["commit_p50_ms"], got["commit_p99_ms"], got["commit_max_ms"] = commits(store, config, args.commits)
+    got.update(commits(store, config, args.commits))
     got["inbox_page_ms"], _ = inbox(store, config, PAGE)
     got["inbox_all_ms"], got["inbox_all_rows"] = inbox(store, config, None)
     got["sweep_quiet_ms"] = sweep_quiet_ms(store, config)
@@ -203,7 +224,7 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
 
 UNITS = {"fill_s": "s", "open_s": "s", "open_rss_mb": "MB", "inbox_all_rows": "tasks",
          "service_actions_per_s": "actions/s", "sweep_acting_s": "s", "sweep_acted": "deadlines",
-         "sweep_grouped_speedup": "x"}
+         "sweep_grouped_speedup": "x", "commit_max_unflushed_over_flushed": "x"}
 
 
 def main() -> None:
