@@ -106,7 +106,8 @@ class PgQueriesMixin:
         """The user's open tasks, soonest due first (no due date last), then by case id.
 
         A task matches when it names the user, or names no user and one of the user's roles with
-        no unit or the unit of that role. `limit`: only the first so many.
+        no unit or the unit of that role. `limit`: only the first so many, read by the index; without
+        one, the rows come read-only (`storage._frozen`) from the store's `TaskView`.
         """
         if isinstance(roles, dict):
             units = {role: list(us if isinstance(us, (list, tuple, set)) else [us]) for role, us in roles.items()}
@@ -118,9 +119,12 @@ class PgQueriesMixin:
         for role, role_units in units.items():
             holders.append(dumps(["role", role, None]))  # any unit
             holders.extend(dumps(["role", role, unit]) for unit in role_units)
+        if limit is None:  # a whole 待办: from this process's copy of the open tasks, brought up to date
+            with self._conn() as conn:
+                return self._task_view.inbox(conn, holders, None)
         # one index range per holder, merged in order (Merge Append) and cut at the limit: `holder =
         # ANY(...)` would read every matching task and sort them all for one page
-        cut = None if limit is None else max(0, limit)
+        cut = max(0, limit)
         one = "(SELECT sort_key, id, doc FROM tasks WHERE holder = %s ORDER BY sort_key, id LIMIT %s)"
         sql = f"SELECT doc FROM ({' UNION ALL '.join([one] * len(holders))}) held ORDER BY sort_key, id LIMIT %s"
         with self._conn() as conn:

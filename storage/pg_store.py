@@ -19,9 +19,9 @@ The same interface and guarantees as the TinyDB `Store` (`storage.store`), by ot
   data directory (``files/``), so hosts share no file system.
 
 The connections come from a pool (`psycopg_pool`), in autocommit mode: one statement reads at a time, a
-write opens a transaction. The store is safe to share between threads. Reading lives in `pg_queries`,
-the verify walk in `pg_verify`, bulk loading in `pg_bulk`, the copy from a TinyDB data directory in
-`pg_copy`.
+write opens a transaction. The store is safe to share between threads. Reading lives in `pg_queries` (a whole
+待办 in `pg_task_view`), the verify walk in `pg_verify`, bulk loading in `pg_bulk`, the copy from a TinyDB
+data directory in `pg_copy`.
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from storage.pg_queries import PgQueriesMixin
 from storage.pg_rows import dumps, masked, next_due, people_rows, task_row, workflow_of
 from storage.pg_schema import migrate, use_schema
 from storage.pg_seals import initial_rows, slot_of
+from storage.pg_task_view import TaskView
 from storage.pg_verify import PgVerifyMixin
 
 POOL_SIZE = 8  # connections per process at most (the app's sessions share them)
@@ -70,6 +71,7 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         self._closed = False
         self._pool = None
         self._grouped = threading.local()  # .depth: how many `grouped_commits` blocks this thread is in
+        self._task_view = TaskView()  # whole 待办 lists, loaded on the first
         self._init_files()
         self.dir.mkdir(parents=True, exist_ok=True)
         kwargs = {"autocommit": True}

@@ -203,6 +203,49 @@ def test_changes_catch_a_commit_that_began_before_the_token_and_ended_after(pg):
         assert s.changes(("another database", token[1]))[1] is None
 
 
+# ---------------------------------------------------------------- a whole 待办 from the task view
+
+CLERK = [("科员", "安监科")]
+
+
+def whole(s) -> list[tuple[str, str]]:
+    return [(t["case_id"], t["state"]) for t in s.inbox(user="wang", roles=CLERK)]
+
+
+def test_a_whole_inbox_from_the_view_follows_what_other_stores_commit(pg):
+    """The view is loaded by the first whole read; what another store (another host) commits after it,
+    new cases, tasks moved to someone else, closed cases, shows in the next whole read, in the order
+    and with the rows the index query gives."""
+    with pg.open() as here, pg.open() as there:
+        a = there.commit(case_doc("SG-2024-00001"), [event("start")], [task("SG-2024-00001", due="2024-05-02")], 0)
+        assert whole(here) == [("SG-2024-00001", "draft")]
+        b = there.commit(case_doc("SG-2024-00002"), [event("start")], [task("SG-2024-00002", due="2024-05-01")], 0)
+        assert whole(here) == [("SG-2024-00002", "draft"), ("SG-2024-00001", "draft")]
+        there.commit(a, [event("move")], [task("SG-2024-00001", state="s2", due="2024-04-01"),
+                                          task("SG-2024-00001", state="s3", role="局长", unit="局领导")], a["version"])
+        assert whole(here) == [("SG-2024-00001", "s2"), ("SG-2024-00002", "draft")]
+        there.commit({**b, "status": "closed"}, [event("close")], [], b["version"])
+        assert whole(here) == [("SG-2024-00001", "s2")]
+        assert [t["state"] for t in here.inbox(user="li", roles=[("局长", "局领导")])] == ["s3"]
+        for n in (0, 1, 5):
+            assert here.inbox(user="wang", roles=CLERK, limit=n) == here.inbox(user="wang", roles=CLERK)[:n]
+        with pytest.raises(TypeError, match="read-only"):
+            here.inbox(user="wang", roles=CLERK)[0]["state"] = "x"
+
+
+def test_the_view_catches_a_commit_that_began_before_its_read_and_ended_after(pg):
+    with pg.open() as s:
+        s.commit(case_doc("SG-2024-00001"), [event("start")], [task("SG-2024-00001")], 0)
+        assert whole(s) == [("SG-2024-00001", "draft")]
+        with psycopg.connect(pg.url) as slow:  # a writer in the middle of its transaction
+            slow.execute("UPDATE safety.cases SET changed = pg_current_xact_id() WHERE id = 'SG-2024-00001'")
+            slow.execute("""UPDATE safety.tasks SET doc = '{"case_id": "SG-2024-00001", "state": "s9",
+                         "role": "科员", "unit": "安监科", "due": null}' WHERE case_id = 'SG-2024-00001'""")
+            assert whole(s) == [("SG-2024-00001", "draft")]  # not committed yet: not seen
+            slow.commit()
+        assert whole(s) == [("SG-2024-00001", "s9")]
+
+
 # ---------------------------------------------------------------- what verify checks of the rows
 
 def filled(pg):
