@@ -7,8 +7,7 @@ a small JSON file keyed by both (sha256 of the template; sha256 of `flows/docume
 versions of jinja2 and docxtpl), and a process whose templates are all known reads them from there
 without importing the rendering libraries. A changed template, or new code, is checked again.
 
-The file lives in `WORKFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/county-safety`, else
-`~/.cache/county-safety`. It is a cache: unreadable or unwritable, the checks simply run. Rendering
+The file lives in the cache directory (`flows.service.caches`). It is a cache: unreadable or unwritable, the checks simply run. Rendering
 a document always goes through the sandbox whatever the file says; the check only lets an admin hear of
 a bad template when the configuration loads rather than when a case issues it.
 """
@@ -20,17 +19,15 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from flows.service.caches import cache_dir
+
 FILE = "template-checks.json"
 _DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"
 _code: str | None = None
 
 
 def cache_path() -> Path:
-    explicit = os.environ.get("WORKFLOW_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / FILE
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "county-safety" / FILE
+    return cache_dir() / FILE
 
 
 def code_version() -> str:
