@@ -24,7 +24,6 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal
 
-import chinese_calendar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -45,6 +44,8 @@ class YearOverride:
 
 @cache
 def _package_knows(year: int) -> bool:
+    import chinese_calendar  # ~30 ms to import: only once a day's kind is asked
+
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
@@ -95,6 +96,8 @@ class WorkCalendar:
             if d in override.holidays:
                 return False
         if _package_knows(d.year):
+            import chinese_calendar
+
             return chinese_calendar.is_workday(d)
         return d.weekday() < 5
 
