@@ -64,3 +64,15 @@ def freeze(value):
     if t is list:
         return FrozenList(freeze(v) for v in value)
     return value
+
+
+def changeable_copy(value):
+    """A plain (changeable) deep copy of JSON data, frozen or not."""
+    if isinstance(value, _Frozen):
+        return value.thaw()
+    t = type(value)
+    if t is dict:
+        return {k: changeable_copy(v) for k, v in value.items()}
+    if t is list:
+        return [changeable_copy(v) for v in value]
+    return value

@@ -13,6 +13,7 @@ from typing import Any
 
 from tinydb import Query
 
+from storage._frozen import changeable_copy
 from storage._json import deep_copy, public
 from storage._layout import partition_of, shard_of
 from storage.errors import NotFound
@@ -151,8 +152,7 @@ class QueriesMixin:
                 page = sorted(chain.from_iterable(held))  # sorted runs: merged, not sorted again
             else:
                 page = list(islice(heapq.merge(*held), n))
-            tasks = hot.tables.get("tasks", {})
-            return [tasks[did] for _, did in page]
+            return hot.task_rows(did for _, did in page)
 
     # ------------------------------------------------------------ small tables
     def get(self, table: str, key: str) -> dict | None:
@@ -196,4 +196,4 @@ class QueriesMixin:
             self._check_open()
             self._catch_up(locked=False)
             tasks = self.hot.tables.get("tasks", {})
-            return [tasks[did].thaw() for did in self.hot.task_by_case.get(case_id, ()) if did in tasks]
+            return [changeable_copy(tasks[did]) for did in self.hot.task_by_case.get(case_id, ()) if did in tasks]

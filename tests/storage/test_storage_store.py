@@ -180,6 +180,17 @@ def test_inbox_rows_are_read_only_and_copies_are_not(tmp_path):
     with Store(tmp_path) as s:  # read back from the journal: frozen too
         with pytest.raises(TypeError):
             s.inbox(user="u", roles=[("科员", "安监科")])[0]["due"] = None
+        s.checkpoint()
+    with Store(tmp_path) as s:  # read from hot.json (frozen when first handed out, not when read)
+        [mine] = s.tasks_of("SG-2024-00001")
+        mine["state"] = "mine"  # a copy, before and after the row was frozen
+        [row] = s.inbox(user="u", roles=[("科员", "安监科")])
+        with pytest.raises(TypeError, match="read-only"):
+            row["actions"].append("x")
+        assert row["state"] == "draft" and s.inbox(user="u", roles=[("科员", "安监科")])[0] is row
+        [mine] = s.tasks_of("SG-2024-00001")
+        mine["actions"].append("x")
+        assert type(mine) is dict and row["actions"] == ["submit"]
 
 
 def test_cases_due_are_the_open_cases_with_a_passed_pending_deadline(place):
