@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flows.service import yaml_rules as rules
 from flows.service.caches import cache_dir
 
 KEEP = 200  # entries: the shipped files take a dozen; the rest are admins' earlier editions
@@ -69,15 +70,13 @@ def _source_digest() -> bytes:
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(metadata.version("ruamel.yaml").encode())
-    for name in ("yaml_parse.py", "yaml_cache.py"):
+    for name in ("yaml_parse.py", "yaml_rules.py", "yaml_cache.py"):
         h.update(b"\0" + (here / name).read_bytes())
     return h.digest()
 
 
 def _parser_digest() -> bytes:
-    from flows.service import yaml_files
-
-    bounds = (yaml_files.MAX_DEPTH, yaml_files.MAX_NODES, yaml_files.MAX_TEXT, yaml_files.MAX_DIGITS)
+    bounds = (rules.MAX_DEPTH, rules.MAX_NODES, rules.MAX_TEXT, rules.MAX_DIGITS)
     return _source_digest() + repr(bounds).encode()
 
 

@@ -15,7 +15,7 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from flows.core.validate import field_path
-from flows.service.yaml_files import (
+from flows.service.yaml_rules import (
     ALLOWED_TAGS,
     CORE_TAG,
     MAX_DEPTH,
