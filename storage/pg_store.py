@@ -18,10 +18,10 @@ The same interface and guarantees as the TinyDB `Store` (`storage.store`), by ot
 * Documents and attachments are kept in the database too (`pg_files`), with a cache under the local
   data directory (``files/``), so hosts share no file system.
 
-The connections come from a pool (`psycopg_pool`), in autocommit mode: one statement reads at a time, a
-write opens a transaction. The store is safe to share between threads. Reading lives in `pg_queries` (a whole
-待办 in `pg_task_view`), the verify walk in `pg_verify`, bulk loading in `pg_bulk`, the copy from a TinyDB
-data directory in `pg_copy`.
+The connections come from a pool (`psycopg_pool`, checked as `pg_pool_check` says), in autocommit
+mode: one statement reads at a time, a write opens a transaction. The store is safe to share between
+threads. Reading lives in `pg_queries` (a whole 待办 in `pg_task_view`), the verify walk in `pg_verify`,
+bulk loading in `pg_bulk`, the copy from a TinyDB data directory in `pg_copy`.
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from storage._seal import Sealer, key_path, load_key, xor
 from storage.errors import ConflictError, StorageError
 from storage.pg_bulk import PgBulkMixin
 from storage.pg_files import PgFilesMixin
+from storage.pg_pool_check import CheapCheck
 from storage.pg_queries import PgQueriesMixin
 from storage.pg_rows import dumps, masked, next_due, people_rows, task_row, workflow_of
 from storage.pg_schema import migrate, use_schema
@@ -84,8 +85,9 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
                 self._store_id, self._key_ok = self._prepare(conn)
         except psycopg.Error as exc:
             raise StorageError(f"无法打开{self.where}：{_reason(exc)}") from None
+        checking = CheapCheck()  # a round trip only for a connection that may have gone bad (pg_pool_check)
         self._pool = ConnectionPool(url, min_size=1, max_size=max(2, int(pool_size)), kwargs=kwargs,
-                                    configure=use_schema, check=ConnectionPool.check_connection, open=True,
+                                    configure=use_schema, check=checking.check, reset=checking.reset, open=True,
                                     name="safety-store")
 
     def _prepare(self, conn) -> tuple[str, bool]:

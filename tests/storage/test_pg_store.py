@@ -142,6 +142,31 @@ def test_an_unreachable_database_is_said_in_chinese_without_the_password(tmp_pat
     assert "无法打开数据库" in str(err.value) and "geheim" not in str(err.value) and "***" in str(err.value)
 
 
+def test_connections_the_server_ended_are_replaced_before_anyone_uses_them(pg_url, tmp_path):
+    """A restarted server or an ended session: the pool's connections are dead. The check made when one
+    leaves the pool (a look at its socket, no round trip) sees it and the pool gives a new one."""
+    import time
+
+    with PgStore(pg_url, tmp_path, pool_size=3) as s:
+        s.put("t", "k", {"n": 1})
+        with s._pool.connection() as a, s._pool.connection() as b:  # two of them, both in the pool after
+            assert a is not b
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            me = admin.execute("SELECT pg_backend_pid()").fetchone()[0]
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                                  "datname = current_database() AND pid <> %s", (me,)).fetchone()[0]
+            assert ended >= 2
+            deadline = time.monotonic() + 10
+            while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> %s", (me,)).fetchone()[0] and time.monotonic() < deadline:
+                time.sleep(0.05)
+        for _ in range(4):  # every pooled connection in turn, and a write
+            assert s.get("t", "k")["n"] == 1
+        assert s.put("t", "k", {"n": 2})["n"] == 2
+        with s._pool.connection() as a, s._pool.connection() as b:
+            assert a.execute("SELECT 1").fetchone() == (1,) and b.execute("SELECT 1").fetchone() == (1,)
+
+
 # ---------------------------------------------------------------- several hosts
 
 def test_files_are_shared_through_the_database(pg, tmp_path):
