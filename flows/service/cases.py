@@ -160,11 +160,12 @@ class Service:
                                        workflows=frozenset(self.config.workflows))
         return self._ctx
 
-    def actor(self, user_id: str) -> Actor:
+    def actor(self, user_id: str, org: Organisation | None = None) -> Actor:
+        """`org`: the organisation the caller already read (on PostgreSQL each read is a query)."""
         if user_id == SYSTEM.id:
             return SYSTEM
         try:
-            return self.org.actor(user_id)
+            return (org or self.org).actor(user_id)
         except KeyError:
             raise NotFound(f"没有账号「{user_id}」") from None
 
@@ -184,7 +185,8 @@ class Service:
 
     def actions(self, case_id: str, user_id: str) -> list[engine.ActionInfo]:
         case = self.case(case_id)
-        return engine.available_actions(self.definition_of(case), self.ctx, case, self.actor(user_id), self.clock())
+        ctx = self.ctx
+        return engine.available_actions(self.definition_of(case), ctx, case, self.actor(user_id, ctx.org), self.clock())
 
     def cases(self, workflow: str | None = None, status: str | None = None) -> list[dict]:
         """Cases of a workflow and/or status (open ones are in memory; closed ones load the archive)."""
@@ -200,8 +202,8 @@ class Service:
               now: datetime | None = None) -> dict:
         wf = self.definition(workflow)
         now = now or self.clock()
-        actor = self.actor(user_id)
         ctx = self._form_context()
+        actor = self.actor(user_id, ctx.org)
         # check before taking a number, so a refused start uses none
         engine.new_case(wf, ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
         seq = self.store.next_sequence(f"case:{wf.code}:{now.year}")
@@ -222,7 +224,8 @@ class Service:
             comment: str | None = None, expected_version: int | None = None, now: datetime | None = None) -> dict:
         case = self.case(case_id)
         wf = self.definition_of(case)
-        outcome = engine.fire(wf, self._form_context(), case, action=action, actor=self.actor(user_id),
+        ctx = self._form_context()
+        outcome = engine.fire(wf, ctx, case, action=action, actor=self.actor(user_id, ctx.org),
                               now=now or self.clock(), data=data, comment=comment,
                               expected_version=expected_version)
         return self.commit_outcome(outcome, expected_version=case["version"])
@@ -266,8 +269,10 @@ class Service:
         # power cut is done again by the next sweep (storage: grouped_commits)
         with self.store.grouped_commits():
             for case in self._cases_due(now):
+                read: dict | None = case  # the case as just read: its first deadline needs no second read
                 for deadline in engine.due_deadlines(case, now):
-                    done.append(self.apply_deadline(case["id"], deadline["id"], now))
+                    done.append(self.apply_deadline(case["id"], deadline["id"], now, case=read))
+                    read = None
         return [d for d in done if d]
 
     def _cases_due(self, now: datetime) -> Iterator[dict]:
@@ -302,9 +307,12 @@ class Service:
                     found.append({**row, "would": "fire", "to": list(outcome.case["active"])})
         return found
 
-    def apply_deadline(self, case_id: str, deadline_id: str, now: datetime) -> dict | None:
+    def apply_deadline(self, case_id: str, deadline_id: str, now: datetime, case: dict | None = None) -> dict | None:
+        """`case`: the case as the caller has just read it (a stale copy only costs a retry)."""
+        version = -1
         for _ in range(5):  # another process may act on the case meanwhile: reload and retry
-            case = self.case(case_id)
+            case = case if case is not None else self.case(case_id)
+            version = case["version"]
             wf = self.definition_of(case)
             try:
                 outcome = engine.apply_deadline(wf, self.ctx, case, deadline_id, now)
@@ -315,10 +323,11 @@ class Service:
             try:
                 committed = self.commit_outcome(outcome, expected_version=case["version"])
             except StaleVersion:
+                case = None
                 continue
             return {"case_id": case_id, "deadline": deadline_id, "event": outcome.events[0]["type"],
                     "state": committed["active"]}
-        raise StaleVersion(case_id, case["version"], case["version"] + 1)
+        raise StaleVersion(case_id, version, version + 1)
 
     # ------------------------------------------------------------ commit
     def commit_outcome(self, outcome: engine.Outcome, expected_version: int) -> dict:

@@ -23,7 +23,9 @@ import logging
 import os
 import re
 import socket
+import threading
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -116,6 +118,7 @@ class EffectRunner:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._claim_timeout_s = claim_timeout_s
         self._claims: dict[tuple[str, str], str] = {}  # (case, effect) → the claim this runner holds on it
+        self._local = threading.local()  # .known: {case id: the copy this thread last committed or read}
 
     @property
     def claim_timeout_s(self) -> float:
@@ -134,12 +137,53 @@ class EffectRunner:
         """Run the effects the commit added (claimed in it) and whatever else of the case is pending."""
         new = set(effect_ids)
         now = self.service.clock()
-        for effect in case.get("effects", []):
-            if effect["id"] in new:
-                self._run_with_attempts(case["id"], effect["id"], held=(effect.get("claim") or {}).get("id"))
-            elif self.claimable(effect, now):
-                self._run_with_attempts(case["id"], effect["id"])
-        return self.service.case(case["id"])
+        with self._remembering(case["id"], case):
+            for effect in case.get("effects", []):
+                if effect["id"] in new:
+                    self._run_with_attempts(case["id"], effect["id"], held=(effect.get("claim") or {}).get("id"))
+                elif self.claimable(effect, now):
+                    self._run_with_attempts(case["id"], effect["id"])
+            return self._case(case["id"])
+
+    # ------------------------------------------------------------ the case as this runner last wrote it
+    @contextmanager
+    def _remembering(self, case_id: str, case: dict | None = None):
+        """Within the block, the copy of the case this thread last committed (or was given, just committed)
+        stands in for reading it again: every write that follows checks the version, and one that finds
+        the case moved on reads it afresh. On PostgreSQL each read is a query; an effect read its case
+        four times."""
+        known = self._known()
+        if case_id in known:  # an outer block of this thread remembers it already
+            if case is not None:
+                known[case_id] = case
+            yield
+            return
+        known[case_id] = case
+        try:
+            yield
+        finally:
+            known.pop(case_id, None)
+
+    def _known(self) -> dict[str, dict | None]:
+        known = getattr(self._local, "known", None)
+        if known is None:
+            known = self._local.known = {}
+        return known
+
+    def _case(self, case_id: str) -> dict:
+        known = self._known()
+        case = known.get(case_id)
+        if case is None:
+            case = self.service.case(case_id)
+            if case_id in known:
+                known[case_id] = case
+        return case
+
+    def _wrote(self, case: dict | None, case_id: str) -> None:
+        """After a commit of ours (`case`, the case as committed) or a refused one (None: read it again)."""
+        known = self._known()
+        if case_id in known:
+            known[case_id] = case
 
     # ------------------------------------------------------------ driving
     def claimable(self, effect: dict, now: datetime | None = None) -> bool:
@@ -188,14 +232,18 @@ class EffectRunner:
         reason) and raised as EffectFailed; after MAX_ATTEMPTS — or at once when retrying cannot help,
         e.g. a template over its limits — the effect is marked failed and waits for a 重试.
         `held`: the claim the effect was committed with (`claim_for_commit`), so none is written now."""
-        effect = _find(self.service.case(case_id), effect_id)
+        with self._remembering(case_id):
+            return self._run(case_id, effect_id, held)
+
+    def _run(self, case_id: str, effect_id: str, held: str | None) -> dict:
+        effect = _find(self._case(case_id), effect_id)
         if held and effect["status"] == "running" and (effect.get("claim") or {}).get("id") == held:
             claim = held
         else:
             claim = self.claim(case_id, effect_id)
             if claim is None:
                 return _find(self.service.case(case_id), effect_id)
-            effect = _find(self.service.case(case_id), effect_id)
+            effect = _find(self._case(case_id), effect_id)
         self._claims[case_id, effect_id] = claim
         try:
             return getattr(self, f"_do_{effect['type']}")(case_id, effect_id)
@@ -216,7 +264,7 @@ class EffectRunner:
         None when it is not to be run here (done, failed, or running under a fresh claim of another)."""
         claim_id = uuid.uuid4().hex[:12]
         for _ in range(20):
-            case = self.service.case(case_id)
+            case = self._case(case_id)
             now = self.service.clock()
             if not self.claimable(_find(case, effect_id), now):
                 return None
@@ -224,9 +272,11 @@ class EffectRunner:
             _find(changed, effect_id).update(status="running",
                                              claim={"id": claim_id, "owner": self.owner, "at": engine.iso(now)})
             try:
-                self.service.commit_outcome(engine.Outcome(changed, []), expected_version=case["version"])
+                self._wrote(self.service.commit_outcome(engine.Outcome(changed, []), expected_version=case["version"]),
+                            case_id)
                 return claim_id
             except StaleVersion:
+                self._wrote(None, case_id)
                 continue  # the case moved on meanwhile: look again (someone may have claimed it)
         log.warning("案件 %s 持续被修改，本次未能领取处理项 %s（仍待执行）", case_id, effect_id)
         return None
@@ -265,7 +315,7 @@ class EffectRunner:
     def _do_document(self, case_id: str, effect_id: str) -> dict:
         from flows.documents import filters, rendering
 
-        case = self.service.case(case_id)
+        case = self._case(case_id)
         effect = _find(case, effect_id)
         spec = self.service.document_spec(case, effect["template"])
         now = datetime.fromisoformat(effect["created_at"])  # a document bears the date of the step that issued it
@@ -278,7 +328,7 @@ class EffectRunner:
                 seq = self.service.store.next_sequence(f"minutes:{effect['template']}:{now.year}")
                 number = f"第{seq}期"
             effect = self._update_effect(case_id, effect_id, number=number, issued_at=engine.iso(now))
-            case = self.service.case(case_id)
+            case = self._case(case_id)
         context = self.context(case, effect["template"], spec, effect["number"],
                                datetime.fromisoformat(effect["issued_at"]))
         content = rendering.render(self.service.template_path(case, effect["template"]), context)
@@ -290,7 +340,7 @@ class EffectRunner:
         return self._finish(case_id, effect_id, lambda c: engine.add_document(c, record, now))
 
     def _do_start_case(self, case_id: str, effect_id: str) -> dict:
-        case = self.service.case(case_id)
+        case = self._case(case_id)
         effect = _find(case, effect_id)
         new_id = effect.get("result")
         if new_id is None:
@@ -304,14 +354,14 @@ class EffectRunner:
                             lambda c: engine.add_link(c, new_id, effect["relation"], self.service.clock()))
 
     def _do_register(self, case_id: str, effect_id: str) -> dict:
-        effect = _find(self.service.case(case_id), effect_id)
+        effect = _find(self._case(case_id), effect_id)
         self.service.register_put(effect["table"], effect["key"], effect["fields"])
         return self._update_effect(case_id, effect_id, status="done", error=None)
 
     def _do_notify(self, case_id: str, effect_id: str) -> dict:
         """Deliver a message to each person the effect names (their 消息 list in the app): one record
         per effect, written once, so a second run neither adds a message nor clears who has read it."""
-        case = self.service.case(case_id)
+        case = self._case(case_id)
         effect = _find(case, effect_id)
         people = messages.recipients_of(self.service.org, effect)
         if people:
@@ -354,12 +404,15 @@ class EffectRunner:
 
     def _commit_with_retry(self, case_id: str, change) -> dict:
         for _ in range(10):
-            case = self.service.case(case_id)
+            case = self._case(case_id)
             outcome = change(engine.clone(case))
             try:
-                return self.service.commit_outcome(outcome, expected_version=case["version"])
+                committed = self.service.commit_outcome(outcome, expected_version=case["version"])
             except StaleVersion:
+                self._wrote(None, case_id)
                 continue  # someone acted on the case meanwhile: apply our change to the new version
+            self._wrote(committed, case_id)
+            return committed
         raise FlowError(f"案件 {case_id} 持续被修改，无法记录处理结果，请稍后重试")
 
 
