@@ -44,9 +44,14 @@ def task_sort_key(task: dict) -> str:
     return f"{'1' if due is None else '0'}{due or ''}\x01{task.get('case_id') or ''}\x01{task.get('state') or ''}"
 
 
-def task_row(task: dict) -> tuple:
+def task_columns(task: dict) -> tuple:
+    """A task row's holder, due and sort key (the columns its queries use)."""
     due = task.get("due")
-    return (task["case_id"], task_holder(task), None if due is None else str(due), task_sort_key(task), dumps(task))
+    return task_holder(task), None if due is None else str(due), task_sort_key(task)
+
+
+def task_row(task: dict) -> tuple:
+    return (task["case_id"], *task_columns(task), dumps(task))
 
 
 def people_rows(case: dict) -> list[tuple[str, str, str, str]]:

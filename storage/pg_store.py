@@ -26,7 +26,7 @@ bulk loading in `pg_bulk`, the copy from a TinyDB data directory in `pg_copy`.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -42,7 +42,7 @@ from storage.pg_bulk import PgBulkMixin
 from storage.pg_files import PgFilesMixin
 from storage.pg_pool_check import CheapCheck
 from storage.pg_queries import PgQueriesMixin
-from storage.pg_rows import dumps, masked, next_due, people_rows, task_row, workflow_of
+from storage.pg_rows import dumps, masked, next_due, people_rows, task_columns, workflow_of
 from storage.pg_schema import migrate, use_schema
 from storage.pg_seals import initial_rows, slot_of
 from storage.pg_task_view import TaskView
@@ -142,6 +142,26 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
                     self._group_commit(conn)
                     yield conn
 
+    @contextmanager
+    def _tx_in_two_trips(self):
+        """A transaction of statements that need no answers but the first ones' (a case's commit): BEGIN
+        and COMMIT travel in the pipeline as statements, so it costs two round trips, the first answer
+        and the COMMIT, where `_tx` costs three (psycopg syncs before its COMMIT). No savepoints in it."""
+        with self._conn() as conn, conn.pipeline() as pipe:
+            conn.execute("BEGIN")
+            done = False
+            try:
+                self._group_commit(conn)
+                yield conn
+                conn.execute("COMMIT")
+                pipe.sync()  # raises what any statement of the block raised: then nothing was committed
+                done = True
+            finally:
+                if not done:
+                    with suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                        pipe.sync()
+
     def _group_commit(self, conn) -> None:
         if getattr(self._grouped, "depth", 0):
             conn.execute("SET LOCAL synchronous_commit = off")
@@ -202,7 +222,7 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         doc, evs, tks = case_input(case, events, tasks)
         cid = doc["id"]
         slot = slot_of("case", cid)
-        with self._tx(pipeline=True) as conn:
+        with self._tx_in_two_trips() as conn:
             self._check_writable()
             found = conn.execute("SELECT doc FROM cases WHERE id = %s FOR UPDATE", (cid,))
             locked = seals.lock(conn, slot)
@@ -228,21 +248,25 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
                               values).fetchone() is None:
                 # created by another process since we looked (its insert was waited for): newer than what we read
                 raise ConflictError(cid, 0, conn.execute("SELECT version FROM cases WHERE id = %s", (cid,)).fetchone()[0])
-            with conn.cursor() as cur:
-                if evs:
-                    cur.executemany("INSERT INTO events (case_id, seq, doc) VALUES (%s, %s, %s::json)",
-                                    [(cid, ev["seq"], dumps(ev)) for ev in evs])
-                if doc["status"] == "closed" or tks is not None:  # a closed case holds no tasks
-                    cur.execute("DELETE FROM tasks WHERE case_id = %s", (cid,))
-                if doc["status"] == "open" and tks:
-                    for t in tks:
-                        t["case_id"] = cid
-                    cur.executemany("INSERT INTO tasks (case_id, holder, due, sort_key, doc) VALUES "
-                                    "(%s, %s, %s, %s, %s::json)", [task_row(t) for t in tks])
-                people = people_rows(doc)
-                if people:
-                    cur.executemany("INSERT INTO people (person, kind, case_id, at) VALUES (%s, %s, %s, %s) "
-                                    "ON CONFLICT (person, kind, case_id) DO UPDATE SET at = EXCLUDED.at", people)
+            # one statement per table whatever the rows, given as one JSON list (json_array_elements): in
+            # pipeline mode each executemany ends in a sync of its own, and text[] parameters escape every
+            # quote of the JSON in Python
+            if evs:
+                conn.execute("INSERT INTO events (case_id, seq, doc) SELECT %s, (e ->> 'seq')::int, e "
+                             "FROM json_array_elements(%s::json) AS e", (cid, dumps(evs)))
+            if doc["status"] == "closed" or tks is not None:  # a closed case holds no tasks
+                conn.execute("DELETE FROM tasks WHERE case_id = %s", (cid,))
+            if doc["status"] == "open" and tks:
+                for t in tks:
+                    t["case_id"] = cid
+                conn.execute("INSERT INTO tasks (case_id, holder, due, sort_key, doc) SELECT %s, r ->> 0, r ->> 1, "
+                             "r ->> 2, r -> 3 FROM json_array_elements(%s::json) WITH ORDINALITY AS t(r, n) ORDER BY n",
+                             (cid, dumps([[*task_columns(t), t] for t in tks])))
+            people = people_rows(doc)
+            if people:
+                conn.execute("INSERT INTO people (person, kind, case_id, at) SELECT r ->> 0, r ->> 1, %s, r ->> 2 "
+                             "FROM json_array_elements(%s::json) AS r ON CONFLICT (person, kind, case_id) DO UPDATE "
+                             "SET at = EXCLUDED.at", (cid, dumps([[p, k, at] for p, k, _, at in people])))
             seals.store(conn, self._sealer, slot, locked, delta)
         return doc
 
