@@ -12,7 +12,8 @@ histories cloned from engine-made cases), then:
                             flows sweep` runs them), its commits grouped (storage: grouped_commits); and
   sweep_ungrouped_ms_each   the baseline: a tenth of the cases due first, each commit synced on its own
   service_actions_per_s     real steps through Service (forms, permissions, effects bookkeeping,
-                            durable commit): start a case, act on it to its end, again (largest size)
+                            durable commit): start a case, act on it to its end, again (largest size);
+  service_3_sessions_…      the same from three threads at once, their sum
   open_s, open_rss_mb       opening the store in a new process, as a CLI command or a restarted app does
 Beside them, in the same run, the baselines: stock TinyDB updating one of 5,000 documents, and the
 floor, a raw append + fsync of a commit-sized record (p50 / p99 / max each). Last, the growth of each
@@ -160,6 +161,21 @@ def service_actions_per_s(store, config, seconds: float) -> float:
     return count / (time.perf_counter() - t0)
 
 
+def sessions_actions_per_s(store, config, seconds: float, sessions: int) -> float:
+    """The same steps from `sessions` threads at once on one store, as several clerks of one app process
+    click (PostgreSQL works while Python waits; the TinyDB store's commits take its lock in turn)."""
+    import threading
+
+    rates: list[float] = []
+    threads = [threading.Thread(target=lambda: rates.append(service_actions_per_s(store, config, seconds)))
+               for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(rates)
+
+
 def opened_in_new_process(data: Path, url: str | None) -> tuple[float, float]:
     # the peak from /proc (VmHWM): ru_maxrss of a forked child starts at its parent's, this bench's own
     code = ("import json, re, sys, time; sys.path.insert(0, sys.argv[1]); from storage import open_store; "
@@ -216,6 +232,7 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
     got["sweep_quiet_ms"] = sweep_quiet_ms(store, config)
     if last:
         got["service_actions_per_s"] = service_actions_per_s(store, config, args.seconds)
+        got["service_3_sessions_actions_per_s"] = sessions_actions_per_s(store, config, args.seconds, 3)
     got.update(sweep_acting(store, config))  # last: it moves the cases on
     store.close()
     got["open_s"], got["open_rss_mb"] = opened_in_new_process(data, url)
@@ -223,7 +240,8 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
 
 
 UNITS = {"fill_s": "s", "open_s": "s", "open_rss_mb": "MB", "inbox_all_rows": "tasks",
-         "service_actions_per_s": "actions/s", "sweep_acting_s": "s", "sweep_acted": "deadlines",
+         "service_actions_per_s": "actions/s", "service_3_sessions_actions_per_s": "actions/s",
+         "sweep_acting_s": "s", "sweep_acted": "deadlines",
          "sweep_grouped_speedup": "x", "commit_max_unflushed_over_flushed": "x"}
 
 
