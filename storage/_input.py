@@ -44,6 +44,20 @@ def record_input(table: str, key: str, doc: dict) -> dict:
     return new
 
 
+def new_records_input(records) -> list[tuple[str, str, dict]]:
+    """Private copies of the records a commit creates with its case: (table, key, doc) each, keys unique."""
+    out, seen = [], set()
+    for item in records or ():
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise StorageError("随案件一并写入的记录须为（表, 键, 内容）")
+        table, key, doc = item
+        if (table, key) in seen:
+            raise StorageError(f"表 {table} 的记录 {key} 在同一次提交中出现了两次")
+        seen.add((table, key))
+        out.append((table, key, record_input(table, key, doc)))
+    return out
+
+
 def files_path(data_dir: Path, relpath: str) -> Path:
     """Where a document or attachment lives under `data_dir/files`; a path that would leave it is refused."""
     rel = Path(relpath)

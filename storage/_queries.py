@@ -31,6 +31,14 @@ class QueriesMixin:
             self._catch_up(locked=False)
             return public(self._locate(case_id)[1])
 
+    def get_cases(self, case_ids: list[str]) -> list[dict]:
+        """The cases of `case_ids` that exist, in that order."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            found = (self._locate(cid)[1] for cid in case_ids)
+            return [public(doc) for doc in found if doc is not None]
+
     def history(self, case_id: str) -> list[dict]:
         with self._mutex:
             self._check_open()

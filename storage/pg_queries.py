@@ -26,6 +26,12 @@ class PgQueriesMixin:
             row = conn.execute("SELECT doc FROM cases WHERE id = %s", (case_id,)).fetchone()
         return row[0] if row else None
 
+    def get_cases(self, case_ids: list[str]) -> list[dict]:
+        """The cases of `case_ids` that exist, in that order, in one query (a sweep reads them by the hundred)."""
+        with self._conn() as conn:
+            found = {r[0]: r[1] for r in conn.execute("SELECT id, doc FROM cases WHERE id = ANY(%s)", (list(case_ids),))}
+        return [found[cid] for cid in case_ids if cid in found]
+
     def history(self, case_id: str) -> list[dict]:
         with self._conn() as conn:
             events = [r[0] for r in conn.execute("SELECT doc FROM events WHERE case_id = %s ORDER BY seq", (case_id,))]

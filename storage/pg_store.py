@@ -26,6 +26,7 @@ bulk loading in `pg_bulk`, the copy from a TinyDB data directory in `pg_copy`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -35,8 +36,8 @@ from psycopg_pool import ConnectionPool
 
 from storage import pg_seals as seals
 from storage._chain import link
-from storage._input import case_input, record_input
-from storage._seal import Sealer, key_path, load_key, xor
+from storage._input import case_input, new_records_input, record_input
+from storage._seal import ZERO, Sealer, key_path, load_key, xor
 from storage.errors import ConflictError, StorageError
 from storage.pg_bulk import PgBulkMixin
 from storage.pg_files import PgFilesMixin
@@ -218,14 +219,30 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
         return f"PgStore({masked(self.url)!r}, {str(self.dir)!r})"
 
     # ------------------------------------------------------------ cases
-    def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int) -> dict:
+    def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int,
+               new_records: Sequence[tuple[str, str, dict]] = ()) -> dict:
+        """`new_records`: small-table records (table, key, doc) created in the same transaction; one whose
+        key exists already is left as it is (what a notify effect delivers once)."""
         doc, evs, tks = case_input(case, events, tasks)
+        records = new_records_input(new_records)
         cid = doc["id"]
         slot = slot_of("case", cid)
+        record_slots = {(table, key): slot_of(f"put:{table}", key) for table, key, _ in records}
         with self._tx_in_two_trips() as conn:
             self._check_writable()
             found = conn.execute("SELECT doc FROM cases WHERE id = %s FOR UPDATE", (cid,))
-            locked = seals.lock(conn, slot)
+            # the rows first, then their groups in ascending order (as every writer does: no deadlock); the
+            # records go in under their groups' locks, as `put` creates one
+            locked = {n: seals.lock(conn, n) for n in sorted({slot, *record_slots.values()})}
+            made, record_seals = None, {}
+            if records:
+                for table, key, new in records:
+                    new["_key"], new["_version"] = key, 1
+                    record_seals[table, key] = self._sealer.put(table, key, new)
+                made = conn.execute(
+                    "INSERT INTO records (tbl, key, version, doc, seal) SELECT r ->> 0, r ->> 1, 1, r -> 2, r ->> 3 "
+                    "FROM json_array_elements(%s::json) AS r ON CONFLICT DO NOTHING RETURNING tbl, key",
+                    (dumps([[table, key, new, record_seals[table, key]] for table, key, new in records]),))
             row = found.fetchone()
             current = row[0] if row else None
             actual = int(current.get("version", 0)) if current else 0
@@ -267,7 +284,14 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
                 conn.execute("INSERT INTO people (person, kind, case_id, at) SELECT r ->> 0, r ->> 1, %s, r ->> 2 "
                              "FROM json_array_elements(%s::json) AS r ON CONFLICT (person, kind, case_id) DO UPDATE "
                              "SET at = EXCLUDED.at", (cid, dumps([[p, k, at] for p, k, _, at in people])))
-            seals.store(conn, self._sealer, slot, locked, delta)
+            deltas = {slot: delta}
+            if made is not None:
+                created = {tuple(r) for r in made.fetchall()}
+                for (table, key), seal_of_record in record_seals.items():
+                    if (table, key) in created:
+                        seals.add(deltas, record_slots[table, key], seal_of_record)
+            for n in sorted(locked):
+                seals.store(conn, self._sealer, n, locked[n], deltas.get(n, ZERO))
         return doc
 
     # ------------------------------------------------------------ counters

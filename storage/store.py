@@ -51,6 +51,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -60,7 +61,7 @@ from storage._bulk import BulkLoadMixin
 from storage._chain import canonical, event_hash, link
 from storage._checkpointer import Checkpointer
 from storage._files import atomic_write, datasync, fsync_dir, read_tinydb, write_all
-from storage._input import RESERVED_TABLES, case_input, files_path, record_input
+from storage._input import RESERVED_TABLES, case_input, files_path, new_records_input, record_input
 from storage._json import public
 from storage._layout import HISTORY_SPAN, SHARD_CASES, LayoutMixin, partition_of, shard_of
 from storage._lock import CheckpointLock, ProcessLock
@@ -701,8 +702,12 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
         return f"Store({str(self.dir)!r})"
 
     # ------------------------------------------------------------ cases
-    def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int) -> dict:
+    def commit(self, case: dict, events: list[dict], tasks: list[dict] | None, expected_version: int,
+               new_records: Sequence[tuple[str, str, dict]] = ()) -> dict:
+        """`new_records`: small-table records (table, key, doc) created in the same journal record; one whose
+        key exists already is left as it is (what a notify effect delivers once, `new_records_input`)."""
         doc, evs, tks = case_input(case, events, tasks)
+        records = new_records_input(new_records)
         cid = doc["id"]
         with self._mutex, self._lock:
             self._check_open()
@@ -725,6 +730,12 @@ class Store(QueriesMixin, VerifyMixin, BulkLoadMixin, LayoutMixin):
                 for t in tks:
                     t["case_id"] = cid
                 rec["tasks"] = tks
+            for table, key, new in records:
+                if self.hot.get_doc(table, key) is None:
+                    new["_key"], new["_version"] = key, 1
+                    new[SEAL] = self._sealer.put(table, key, new)
+                    delta = xor(delta, new[SEAL])
+                    rec.setdefault("puts", []).append([table, key, new])
             self._transaction(rec, delta)
             return public(doc)
 

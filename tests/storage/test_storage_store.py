@@ -256,6 +256,38 @@ def test_put_get_all_and_optimistic_versions(store):
             store.put(bad, "k", {})
 
 
+def test_get_cases_reads_several_in_the_order_asked_and_copies_them(store):
+    for n in (1, 2, 3):
+        new_case(store, f"SG-2024-0003{n}", status="closed" if n == 2 else "open")
+    got = store.get_cases(["SG-2024-00033", "SG-2024-00099", "SG-2024-00031", "SG-2024-00032"])
+    assert [c["id"] for c in got] == ["SG-2024-00033", "SG-2024-00031", "SG-2024-00032"]  # a missing one left out
+    got[0]["data"]["count"] = 7
+    assert store.get_case("SG-2024-00033")["data"]["count"] == 0 and store.get_cases([]) == []
+
+def test_records_created_with_a_commit_are_written_with_it_once(place):
+    """What a notify effect done inside its case's commit writes: the message record in the same write."""
+    with place.open() as s:
+        c = new_case(s, "SG-2024-00020")
+        s.put("messages", "old", {"text": "已读过", "read_by": ["u1"]})
+        c = s.commit({**c, "title": "改"}, [event("act")], None, c["version"],
+                     new_records=[("messages", "m1", {"text": "请办理", "read_by": []}),
+                                  ("messages", "old", {"text": "重复", "read_by": []})])
+        assert c["version"] == 2
+        assert s.get("messages", "m1") == {"text": "请办理", "read_by": [], "_key": "m1", "_version": 1}
+        # a key there already is left as it is: a second delivery clears nobody's read mark
+        assert s.get("messages", "old") == {"text": "已读过", "read_by": ["u1"], "_key": "old", "_version": 1}
+        with pytest.raises(ConflictError):  # a stale commit writes none of its records either
+            s.commit({**c, "title": "旧"}, [event("act")], None, 1, new_records=[("messages", "m2", {"a": 1})])
+        assert s.get("messages", "m2") is None and s.get_case("SG-2024-00020")["title"] == "改"
+        for bad in ([("cases", "k", {})], [("messages", "k", {}), ("messages", "k", {})], [("messages", "k")]):
+            with pytest.raises(StorageError):
+                s.commit({**c, "title": "坏"}, [event("act")], None, c["version"], new_records=bad)
+        assert s.get_case("SG-2024-00020")["version"] == 2 and s.get("messages", "k") is None
+        assert s.verify() == []
+    with place.open() as s:  # durable with the commit, and sealed
+        assert s.get("messages", "m1")["text"] == "请办理" and s.verify() == []
+
+
 # ---------------------------------------------------------------- archive and lazy partitions
 
 def test_closing_moves_the_case_to_the_archive(place):
