@@ -11,8 +11,10 @@ dispatcher. `flows.service.open_service` puts the two together; this module impo
 from __future__ import annotations
 
 import copy
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +69,7 @@ class Service:
         self.refresh()
         self.accounts = Accounts(self.store, self.config.org, self.config.platform, clock)
         self._ctx: engine.Context | None = None
+        self._pinned = threading.local()  # .org: the organisation this thread's sweep read at its start
         # None: effects stay pending in the outbox until a runner takes them (flows effects --resume)
         self.effects = effects
 
@@ -150,7 +153,20 @@ class Service:
     @property
     def org(self) -> Organisation:
         """The organisation as it is now: configs/organisation.yaml with the admin's changes to people."""
-        return self.accounts.organisation()
+        pinned = getattr(self._pinned, "org", None)
+        return pinned if pinned is not None else self.accounts.organisation()
+
+    @contextmanager
+    def _organisation_as_read(self):
+        """Within the block this thread sees the organisation as it was when the block began: a sweep
+        acting on thousands of deadlines read it twice for each (the engine's context, a 催办's
+        recipients), a query each on PostgreSQL. An account changed meanwhile counts from the next sweep."""
+        outer = getattr(self._pinned, "org", None)
+        self._pinned.org = outer or self.accounts.organisation()
+        try:
+            yield
+        finally:
+            self._pinned.org = outer
 
     @property
     def ctx(self) -> engine.Context:
@@ -267,7 +283,7 @@ class Service:
         done = []
         # thousands of commits in a row share their syncs; what the block's last moments wrote before a
         # power cut is done again by the next sweep (storage: grouped_commits)
-        with self.store.grouped_commits():
+        with self.store.grouped_commits(), self._organisation_as_read():
             for case in self._cases_due(now):
                 read: dict | None = case  # the case as just read: its first deadline needs no second read
                 for deadline in engine.due_deadlines(case, now):
@@ -276,11 +292,13 @@ class Service:
         return [d for d in done if d]
 
     def _cases_due(self, now: datetime) -> Iterator[dict]:
-        """The open cases with a passed deadline, from the store's index (not every open case)."""
-        for cid in self.store.cases_due(engine.iso(now)):
-            case = self.store.get_case(cid)
-            if case is not None and case.get("status") == "open":
-                yield case
+        """The open cases with a passed deadline, from the store's index (not every open case), read a
+        hundred at a time (a query each on PostgreSQL; one changed since costs only a retry)."""
+        due = self.store.cases_due(engine.iso(now))
+        for start in range(0, len(due), 100):
+            for case in self.store.get_cases(due[start:start + 100]):
+                if case.get("status") == "open":
+                    yield case
 
     def sweep_preview(self, now: datetime | None = None) -> list[dict]:
         """What `sweep` would do at `now`, changing nothing: each passed deadline with the case, the
@@ -334,23 +352,31 @@ class Service:
         """Commit a case change with its events; pending effects ride along in the same write and are
         handed to the effect handler once the commit is durable. A handler that runs them right here
         (`claim_for_commit`) claims them in that same write: they are committed `running` under its claim,
-        so no other runner takes them and no second write is needed to claim them."""
+        so no other runner takes them and no second write is needed to claim them; one that needs only a
+        record written (`done_in_commit`: a notify's message) is done in the commit itself."""
         case = outcome.case
         wf = self.definition_of(case)
-        new_ids = []
+        new_ids, records = [], []
         if outcome.effects:
             case.setdefault("effects", [])
             claim_for_commit = getattr(self.effects, "claim_for_commit", None)
             held = {"status": "running", "claim": claim_for_commit()} if claim_for_commit else {}
+            done_in_commit = getattr(self.effects, "done_in_commit", None)
             for effect in outcome.effects:
-                new_ids.append(uuid.uuid4().hex[:12])
-                case["effects"].append({**effect, "id": new_ids[-1], "status": "pending",
-                                        "attempts": 0, "error": None, "created_at": case["updated_at"], **held})
+                entry = {**effect, "id": uuid.uuid4().hex[:12], "status": "pending", "attempts": 0, "error": None,
+                         "created_at": case["updated_at"], **held}
+                done = done_in_commit(case, entry) if done_in_commit else None
+                if done is None:
+                    new_ids.append(entry["id"])
+                else:  # done in this very commit (a notify's message): nothing left to run
+                    records += done
+                case["effects"].append(entry)
         try:
-            committed = self.store.commit(case, outcome.events, engine.tasks(wf, case), expected_version)
+            committed = self.store.commit(case, outcome.events, engine.tasks(wf, case), expected_version,
+                                          new_records=records)
         except ConflictError as exc:
             raise StaleVersion(case["id"], expected_version, exc.actual) from None
-        if new_ids and self.effects is not None:
+        if outcome.effects and self.effects is not None:
             changed = self.effects.committed(committed, new_ids, outcome.events[0] if outcome.events else {})
             return changed or committed
         return committed

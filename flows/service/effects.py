@@ -133,6 +133,20 @@ class EffectRunner:
         """The claim a commit puts on the effects it adds: this runner runs them right after it."""
         return {"id": uuid.uuid4().hex[:12], "owner": self.owner, "at": engine.iso(self.service.clock())}
 
+    def done_in_commit(self, case: dict, effect: dict) -> list[tuple[str, str, dict]] | None:
+        """Do `effect` inside the commit that adds it, when it needs nothing but a record: a notify's
+        message is created with the case (`Store.commit`'s new_records: once, in the same transaction) and
+        the effect is committed done, so a 催办 costs one write, not three (the sweep writes thousands).
+        None: the effect runs after the commit (`committed`)."""
+        if effect["type"] != "notify":
+            return None
+        try:
+            people = messages.recipients_of(self.service.org, effect)
+        except Exception:  # noqa: BLE001 — run after the commit instead, where a failure is recorded on the effect
+            return None
+        effect.update(status="done", error=None, delivered=people)
+        return [(messages.MESSAGES, effect["id"], messages.message_of(case, effect, people))] if people else []
+
     def committed(self, case: dict, effect_ids: list[str], event: dict) -> dict:
         """Run the effects the commit added (claimed in it) and whatever else of the case is pending."""
         new = set(effect_ids)
@@ -365,10 +379,7 @@ class EffectRunner:
         effect = _find(case, effect_id)
         people = messages.recipients_of(self.service.org, effect)
         if people:
-            messages.deliver(self.service.store, effect_id, {
-                "case_id": case_id, "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
-                "text": effect.get("text") or f"{case['title']}：请及时办理", "at": effect["created_at"],
-                "recipients": people})
+            messages.deliver(self.service.store, effect_id, messages.message_of(case, effect, people))
         return self._update_effect(case_id, effect_id, status="done", error=None, delivered=people)
 
     # ------------------------------------------------------------ documents' data

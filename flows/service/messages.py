@@ -1,6 +1,7 @@
 """People's messages (待办提醒, 催办): who a notify effect reaches, each person's list, read marks.
 
-A message is one record per notify effect in the small table `messages`, naming its recipients;
+A message is one record per notify effect in the small table `messages`, naming its recipients (the
+inline runner creates it in the commit of the step that causes it: `EffectRunner.done_in_commit`);
 each reader's mark is a versioned write, so two people marking the same message read both count.
 """
 from __future__ import annotations
@@ -21,6 +22,13 @@ def recipients_of(org, effect: dict) -> list[str]:
             found = org.people(entry.get("role"))
         people += [p for p in found if p not in people and p != effect.get("actor")]
     return people
+
+
+def message_of(case: dict, effect: dict, people: list[str]) -> dict:
+    """The message a notify effect of `case` leaves for `people`, nobody's read mark on it yet."""
+    return {"case_id": case["id"], "workflow": case["workflow"], "kind": effect.get("kind", "escalation"),
+            "text": effect.get("text") or f"{case['title']}：请及时办理", "at": effect["created_at"],
+            "recipients": people, "read_by": []}
 
 
 def deliver(store: Store, key: str, message: dict) -> bool:

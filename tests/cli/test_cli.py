@@ -31,8 +31,8 @@ def test_start_act_show_and_refusals(tmp_path):
     started = cli("start", "accident", "--as", "awb_zhang", "--data", json.dumps(REPORT, ensure_ascii=False),
                   data_dir=tmp_path, check=True)
     case = json.loads(started.stdout)
-    # version 2: the start, then its 待办提醒 delivered (the CLI's service runs effects right after the commit)
-    assert case["data"]["level"] == "一般" and case["version"] == 2
+    # version 1: the start with its 待办提醒 delivered in the same commit (the CLI's service runs effects itself)
+    assert case["data"]["level"] == "一般" and case["version"] == 1
     assert [(e["type"], e["status"]) for e in case["effects"]] == [("notify", "done")]
     cid = case["id"]
     bad = cli("start", "accident", "--as", "awb_zhang", "--data", '{"deaths": -1}', data_dir=tmp_path)

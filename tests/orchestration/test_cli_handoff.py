@@ -150,7 +150,7 @@ def test_no_stack_runs_inline_and_contacts_no_prefect(tmp_path, configs_root):
         out = cli(tmp_path / "data", "start", "accident", "--as", "awb_zhang", "--data",
                   json.dumps(ACCIDENT, ensure_ascii=False), env={"PREFECT_API_URL": f"{url}/api"})
         case = ok(out)
-        assert case["version"] == 2 and [(e["type"], e["status"]) for e in case["effects"]] == [("notify", "done")]
+        assert case["version"] == 1 and [(e["type"], e["status"]) for e in case["effects"]] == [("notify", "done")]
         assert out.stderr.strip() == "" and not contacted()
 
 

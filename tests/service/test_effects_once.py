@@ -264,7 +264,11 @@ def test_the_inline_runner_claims_new_effects_in_the_actions_own_commit(service,
     effect = _document_effect(case)
     assert effect["status"] == "done" and effect["claim"]["owner"] == service.effects.owner
     assert claims == []                                   # no second write to claim them
-    # the step, the 发文字号 kept with the effect, the document; one write per reminder delivered
+    # the step (its reminders delivered in it), the 发文字号 kept with the effect, the document
     old = {e["id"] for e in before["effects"]}
     reminders = [e for e in case["effects"] if e["id"] not in old and e["type"] == "notify"]
-    assert reminders and case["version"] == before["version"] + 3 + len(reminders)
+    assert reminders and case["version"] == before["version"] + 3
+    assert all(r["status"] == "done" and r["delivered"] for r in reminders)
+    for r in reminders:
+        message = service.store.get("messages", r["id"])
+        assert message["recipients"] == r["delivered"] and message["read_by"] == [] and message["_version"] == 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flows.service import messages
 from flows.service.messages import recipients_of
 
 DRILL = {"drill_name": "疏散演练", "plan_name": "客运站场人员疏散现场处置方案", "plan_kind": "现场处置方案",
@@ -61,6 +62,21 @@ def test_escalation_reaches_holders_and_their_supervisors_once(service, clock):
         assert len(msgs) == 1 and "到期" in msgs[0]["text"]
 
 
+def test_a_sweep_reads_the_organisation_once_and_writes_each_escalation_once(service, clock, monkeypatch):
+    cases = [service.start("drill", "awb_zhang", DRILL) for _ in range(3)]
+    clock.now = clock.now.replace(year=2025, month=4, day=15) + timedelta(days=60)
+    reads, real = [], type(service.accounts).organisation
+    monkeypatch.setattr(type(service.accounts), "organisation", lambda self: reads.append(1) or real(self))
+    acted = service.sweep()
+    assert [r["event"] for r in acted] == ["escalated"] * 3 and len(reads) == 1
+    assert service.org is real(service.accounts)  # after the sweep: read afresh each time again
+    for before in cases:
+        case = service.case(before["id"])
+        assert case["version"] == before["version"] + 1  # the 催办 and its messages: one commit
+        [effect] = [e for e in case["effects"] if e.get("kind") == "escalation"]
+        assert effect["status"] == "done" and effect["delivered"]
+        assert service.store.get("messages", effect["id"])["recipients"] == effect["delivered"]
+
 def test_a_start_tells_the_first_holders(service):
     case = service.start("drill", "ygk_liu", DRILL)
     [effect] = case["effects"]
@@ -81,7 +97,8 @@ def test_supervisor_is_sought_in_the_holders_unit_first(config):
 
 def test_failed_effect_reset_makes_it_pending_and_a_done_one_stays_done(service, monkeypatch):
     case = service.start("drill", "awb_zhang", DRILL)
-    monkeypatch.setattr(type(service.effects), "_do_notify", lambda self, c, e: 1 / 0)
+    # finding the recipients fails: not done in the step's commit, then run after it and recorded failed
+    monkeypatch.setattr(messages, "recipients_of", lambda org, e: 1 / 0)
     case = service.act(case["id"], "begin_scheme", "awb_zhang")
     [effect] = [e for e in case["effects"] if e["type"] == "notify" and e["transition"] == "begin_scheme"]
     assert effect["status"] == "failed" and effect["attempts"] == 3 and "ZeroDivisionError" in effect["error"]
