@@ -69,7 +69,7 @@ class Service:
         self.refresh()
         self.accounts = Accounts(self.store, self.config.org, self.config.platform, clock)
         self._ctx: engine.Context | None = None
-        self._pinned = threading.local()  # .org: the organisation this thread's sweep read at its start
+        self._pinned = threading.local()  # .org: the organisation this thread's step or sweep read at its start
         # None: effects stay pending in the outbox until a runner takes them (flows effects --resume)
         self.effects = effects
 
@@ -158,9 +158,9 @@ class Service:
 
     @contextmanager
     def _organisation_as_read(self):
-        """Within the block this thread sees the organisation as it was when the block began: a sweep
-        acting on thousands of deadlines read it twice for each (the engine's context, a 催办's
-        recipients), a query each on PostgreSQL. An account changed meanwhile counts from the next sweep."""
+        """Within the block this thread sees the organisation as it was when the block began: a step read
+        it twice (the engine's context, then its 待办提醒's recipients) and a sweep twice per deadline, a
+        query each on PostgreSQL. An account changed meanwhile counts from the next step or sweep."""
         outer = getattr(self._pinned, "org", None)
         self._pinned.org = outer or self.accounts.organisation()
         try:
@@ -218,14 +218,15 @@ class Service:
               now: datetime | None = None) -> dict:
         wf = self.definition(workflow)
         now = now or self.clock()
-        ctx = self._form_context()
-        actor = self.actor(user_id, ctx.org)
-        # check before taking a number, so a refused start uses none
-        engine.new_case(wf, ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
-        seq = self.store.next_sequence(f"case:{wf.code}:{now.year}")
-        case_id = f"{wf.code}-{now.year}-{seq:05d}"
-        outcome = engine.new_case(wf, ctx, case_id=case_id, actor=actor, data=data or {}, now=now, unit=unit)
-        return self.commit_outcome(outcome, expected_version=0)
+        with self._organisation_as_read():
+            ctx = self._form_context()
+            actor = self.actor(user_id, ctx.org)
+            # check before taking a number, so a refused start uses none
+            engine.new_case(wf, ctx, case_id="check", actor=actor, data=data or {}, now=now, unit=unit)
+            seq = self.store.next_sequence(f"case:{wf.code}:{now.year}")
+            case_id = f"{wf.code}-{now.year}-{seq:05d}"
+            outcome = engine.new_case(wf, ctx, case_id=case_id, actor=actor, data=data or {}, now=now, unit=unit)
+            return self.commit_outcome(outcome, expected_version=0)
 
     def _form_context(self) -> engine.Context:
         """The engine's context with the file store's answer to which refs name stored uploads."""
@@ -240,11 +241,12 @@ class Service:
             comment: str | None = None, expected_version: int | None = None, now: datetime | None = None) -> dict:
         case = self.case(case_id)
         wf = self.definition_of(case)
-        ctx = self._form_context()
-        outcome = engine.fire(wf, ctx, case, action=action, actor=self.actor(user_id, ctx.org),
-                              now=now or self.clock(), data=data, comment=comment,
-                              expected_version=expected_version)
-        return self.commit_outcome(outcome, expected_version=case["version"])
+        with self._organisation_as_read():
+            ctx = self._form_context()
+            outcome = engine.fire(wf, ctx, case, action=action, actor=self.actor(user_id, ctx.org),
+                                  now=now or self.clock(), data=data, comment=comment,
+                                  expected_version=expected_version)
+            return self.commit_outcome(outcome, expected_version=case["version"])
 
     def comment(self, case_id: str, user_id: str, text: str, now: datetime | None = None) -> dict:
         case = self.case(case_id)

@@ -77,6 +77,17 @@ def test_a_sweep_reads_the_organisation_once_and_writes_each_escalation_once(ser
         assert effect["status"] == "done" and effect["delivered"]
         assert service.store.get("messages", effect["id"])["recipients"] == effect["delivered"]
 
+
+def test_a_step_and_its_reminder_read_the_organisation_once(service, monkeypatch):
+    reads, real = [], type(service.accounts).organisation
+    monkeypatch.setattr(type(service.accounts), "organisation", lambda self: reads.append(1) or real(self))
+    case = service.start("drill", "awb_zhang", DRILL)
+    assert len(reads) == 1 and case["effects"][0]["delivered"]  # the engine's people and the reminder's: one read
+    case = service.act(case["id"], "begin_scheme", "awb_zhang")
+    [effect] = [e for e in case["effects"] if e["type"] == "notify" and e["transition"] == "begin_scheme"]
+    assert len(reads) == 2 and effect["status"] == "done" and effect["delivered"]
+
+
 def test_a_start_tells_the_first_holders(service):
     case = service.start("drill", "ygk_liu", DRILL)
     [effect] = case["effects"]
