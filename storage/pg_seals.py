@@ -44,6 +44,19 @@ def store(conn, sealer: Sealer, n: int, locked, delta: str) -> None:
                  "SET digest = EXCLUDED.digest, seal = EXCLUDED.seal", (n, digest, sealer.slot(n, digest)))
 
 
+def rows(sealer: Sealer, locked: dict, deltas: dict[int, str]) -> list[list]:
+    """[slot, digest, seal] of each locked group (its cursor from `lock`) that `deltas` changes, in group
+    order: what one statement writes (`commit`'s `INSERT … FROM json_array_elements`)."""
+    out = []
+    for n in sorted(locked):
+        delta = deltas.get(n, ZERO)
+        if delta != ZERO:
+            row = locked[n].fetchone()
+            digest = xor(row[0] if row else ZERO, delta)
+            out.append([n, digest, sealer.slot(n, digest)])
+    return out
+
+
 def apply_deltas(conn, sealer: Sealer, deltas: dict[int, str]) -> None:
     """XOR each group's delta into its digest and seal it again (inside the caller's transaction), in
     group order."""

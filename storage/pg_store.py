@@ -37,7 +37,7 @@ from psycopg_pool import ConnectionPool
 from storage import pg_seals as seals
 from storage._chain import link
 from storage._input import case_input, new_records_input, record_input
-from storage._seal import ZERO, Sealer, key_path, load_key, xor
+from storage._seal import Sealer, key_path, load_key, xor
 from storage.errors import ConflictError, StorageError
 from storage.pg_bulk import PgBulkMixin
 from storage.pg_files import PgFilesMixin
@@ -48,6 +48,26 @@ from storage.pg_schema import migrate, use_schema
 from storage.pg_seals import initial_rows, slot_of
 from storage.pg_task_view import TaskView
 from storage.pg_verify import PgVerifyMixin
+
+# A commit's writes after its reads, one statement (data-modifying CTEs), so the second round trip
+# carries two statements with COMMIT, not one per table: each JSON list may be empty.
+_CASE_ROWS_CTES = (
+    "ev AS (INSERT INTO events (case_id, seq, doc) SELECT %(id)s, (e ->> 'seq')::int, e "
+    "FROM json_array_elements(%(events)s::json) AS e), "
+    "gone AS (DELETE FROM tasks WHERE case_id = %(id)s AND %(clear)s), "  # sees the old rows only
+    "tk AS (INSERT INTO tasks (case_id, holder, due, sort_key, doc) SELECT %(id)s, r ->> 0, r ->> 1, r ->> 2, r -> 3 "
+    "FROM json_array_elements(%(tasks)s::json) WITH ORDINALITY AS t(r, n) ORDER BY n), "
+    "pp AS (INSERT INTO people (person, kind, case_id, at) SELECT r ->> 0, r ->> 1, %(id)s, r ->> 2 "
+    "FROM json_array_elements(%(people)s::json) AS r ON CONFLICT (person, kind, case_id) DO UPDATE SET at = EXCLUDED.at), "
+    "sl AS (INSERT INTO seal_slots (slot, digest, seal) SELECT (r ->> 0)::int, r ->> 1, r ->> 2 "
+    "FROM json_array_elements(%(seals)s::json) AS r ON CONFLICT (slot) DO UPDATE "
+    "SET digest = EXCLUDED.digest, seal = EXCLUDED.seal) "
+    "SELECT 1")
+_CASE_ROWS = "WITH " + _CASE_ROWS_CTES
+_UPDATE_CASE_AND_ROWS = (
+    "WITH cs AS (UPDATE cases SET workflow = %(workflow)s, status = %(status)s, version = %(version)s, "
+    "next_due = %(next_due)s, doc = %(doc)s::json, seal = %(seal)s, changed = pg_current_xact_id() "
+    "WHERE id = %(id)s), " + _CASE_ROWS_CTES)
 
 POOL_SIZE = 8  # connections per process at most (the app's sessions share them)
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
@@ -256,42 +276,28 @@ class PgStore(PgQueriesMixin, PgVerifyMixin, PgFilesMixin, PgBulkMixin):
             seal = self._sealer.case(doc)
             # out goes the seal of what is stored (recomputed: an edit made outside stays visible), in the new one
             delta = xor(self._sealer.case(current), seal) if current is not None else seal
-            values = (workflow_of(doc), doc["status"], doc["version"], next_due(doc), dumps(doc), seal, cid)
-            if current is not None:
-                conn.execute("UPDATE cases SET workflow = %s, status = %s, version = %s, next_due = %s, doc = %s::json, "
-                             "seal = %s, changed = pg_current_xact_id() WHERE id = %s", values)
-            elif conn.execute("INSERT INTO cases (workflow, status, version, next_due, doc, seal, id) VALUES (%s, %s, "
-                              "%s, %s, %s::json, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
-                              values).fetchone() is None:
+            row = {"id": cid, "workflow": workflow_of(doc), "status": doc["status"], "version": doc["version"],
+                   "next_due": next_due(doc), "doc": dumps(doc), "seal": seal}
+            if current is None and conn.execute(
+                    "INSERT INTO cases (id, workflow, status, version, next_due, doc, seal) VALUES (%(id)s, %(workflow)s, "
+                    "%(status)s, %(version)s, %(next_due)s, %(doc)s::json, %(seal)s) ON CONFLICT (id) DO NOTHING "
+                    "RETURNING id", row).fetchone() is None:
                 # created by another process since we looked (its insert was waited for): newer than what we read
                 raise ConflictError(cid, 0, conn.execute("SELECT version FROM cases WHERE id = %s", (cid,)).fetchone()[0])
-            # one statement per table whatever the rows, given as one JSON list (json_array_elements): in
-            # pipeline mode each executemany ends in a sync of its own, and text[] parameters escape every
-            # quote of the JSON in Python
-            if evs:
-                conn.execute("INSERT INTO events (case_id, seq, doc) SELECT %s, (e ->> 'seq')::int, e "
-                             "FROM json_array_elements(%s::json) AS e", (cid, dumps(evs)))
-            if doc["status"] == "closed" or tks is not None:  # a closed case holds no tasks
-                conn.execute("DELETE FROM tasks WHERE case_id = %s", (cid,))
-            if doc["status"] == "open" and tks:
-                for t in tks:
-                    t["case_id"] = cid
-                conn.execute("INSERT INTO tasks (case_id, holder, due, sort_key, doc) SELECT %s, r ->> 0, r ->> 1, "
-                             "r ->> 2, r -> 3 FROM json_array_elements(%s::json) WITH ORDINALITY AS t(r, n) ORDER BY n",
-                             (cid, dumps([[*task_columns(t), t] for t in tks])))
-            people = people_rows(doc)
-            if people:
-                conn.execute("INSERT INTO people (person, kind, case_id, at) SELECT r ->> 0, r ->> 1, %s, r ->> 2 "
-                             "FROM json_array_elements(%s::json) AS r ON CONFLICT (person, kind, case_id) DO UPDATE "
-                             "SET at = EXCLUDED.at", (cid, dumps([[p, k, at] for p, k, _, at in people])))
             deltas = {slot: delta}
             if made is not None:
                 created = {tuple(r) for r in made.fetchall()}
                 for (table, key), seal_of_record in record_seals.items():
                     if (table, key) in created:
                         seals.add(deltas, record_slots[table, key], seal_of_record)
-            for n in sorted(locked):
-                seals.store(conn, self._sealer, n, locked[n], deltas.get(n, ZERO))
+            tasks_now = tks if doc["status"] == "open" and tks else []  # a closed case holds no tasks
+            for t in tasks_now:
+                t["case_id"] = cid
+            row.update(events=dumps(evs), clear=doc["status"] == "closed" or tks is not None,
+                       tasks=dumps([[*task_columns(t), t] for t in tasks_now]),
+                       people=dumps([[p, k, at] for p, k, _, at in people_rows(doc)]),
+                       seals=dumps(seals.rows(self._sealer, locked, deltas)))
+            conn.execute(_UPDATE_CASE_AND_ROWS if current is not None else _CASE_ROWS, row)
         return doc
 
     # ------------------------------------------------------------ counters
