@@ -183,6 +183,15 @@ class QueriesMixin:
                 return []
             return [public(d) for d in self.hot.tables.get(table, {}).values() if where(d)]
 
+    def versions(self, table: str) -> dict[str, int]:
+        """Each record's key and version, without the records: enough to tell whether a table changed."""
+        with self._mutex:
+            self._check_open()
+            self._catch_up(locked=False)
+            if table == "_meta":
+                return {}
+            return {d["_key"]: d["_version"] for d in self.hot.tables.get(table, {}).values()}
+
     def tables(self) -> list[str]:
         """The names of the small tables that hold records (`put`), sorted."""
         with self._mutex:

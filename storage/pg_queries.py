@@ -161,6 +161,13 @@ class PgQueriesMixin:
             rows = conn.execute("SELECT doc FROM records WHERE tbl = %s ORDER BY key", (table,)).fetchall()
         return [r[0] for r in rows if where(r[0])]
 
+    def versions(self, table: str) -> dict[str, int]:
+        """Each record's key and version, without the records: enough to tell whether a table changed."""
+        if table in RESERVED_TABLES:
+            return {}
+        with self._conn() as conn:
+            return dict(conn.execute("SELECT key, version FROM records WHERE tbl = %s", (table,)).fetchall())
+
     def tables(self) -> list[str]:
         """The names of the small tables that hold records (`put`), sorted."""
         with self._conn() as conn:

@@ -81,7 +81,8 @@ class Accounts:
 
     def organisation(self) -> Organisation:
         """The organisation the engine and the messages see: file people with the admin's changes."""
-        signature = tuple(sorted((a["_key"], a["_version"]) for a in self.store.all(ACCOUNTS)))
+        # every step asks: the versions alone are a short query where the accounts are a JSON document each
+        signature = tuple(sorted(self.store.versions(ACCOUNTS).items()))
         if self._org_cache is None or self._org_cache[0] != signature:
             users = [User(id=p["id"], name=p["name"], unit=p["unit"], roles=p["roles"])
                      for p in self.people() if not p["disabled"]]

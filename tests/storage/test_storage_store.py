@@ -288,6 +288,18 @@ def test_records_created_with_a_commit_are_written_with_it_once(place):
         assert s.get("messages", "m1")["text"] == "请办理" and s.verify() == []
 
 
+def test_versions_tell_a_table_changed_without_reading_its_records(place):
+    with place.open() as s:
+        assert s.versions("accounts") == {}
+        s.put("accounts", "u1", {"name": "张三"})
+        s.put("accounts", "u2", {"name": "李四"})
+        s.put("accounts", "u1", {"name": "张三丰"})
+        s.put("messages", "m1", {"text": "不相干"})
+        assert s.versions("accounts") == {"u1": 2, "u2": 1} and s.versions("_meta") == {}
+    with place.open() as s:  # what another process sees
+        assert s.versions("accounts") == {"u1": 2, "u2": 1}
+
+
 # ---------------------------------------------------------------- archive and lazy partitions
 
 def test_closing_moves_the_case_to_the_archive(place):
