@@ -14,6 +14,8 @@ histories cloned from engine-made cases), then:
   service_actions_per_s     real steps through Service (forms, permissions, effects bookkeeping,
                             durable commit): start a case, act on it to its end, again (largest size);
   service_3_sessions_…      the same from three threads at once, their sum
+  service_2_processes_…     the same from two processes at once, each its own Service and store on the
+                            same data (as two app processes or hosts), their sum
   open_s, open_rss_mb       opening the store in a new process, as a CLI command or a restarted app does
 Beside them, in the same run, the baselines: stock TinyDB updating one of 5,000 documents, and the
 floor, a raw append + fsync of a commit-sized record (p50 / p99 / max each). Last, the growth of each
@@ -176,6 +178,31 @@ def sessions_actions_per_s(store, config, seconds: float, sessions: int) -> floa
     return sum(rates)
 
 
+def processes_actions_per_s(data: Path, url: str | None, seconds: float, processes: int) -> float:
+    """The same steps from `processes` processes at once, each its own Service and store on the same data,
+    as several app processes or hosts serve one installation (each Python uses a core of its own). They
+    open their stores first and start together; their rates are summed."""
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench']; import scale; "
+            "from flows.service.config import load_config; from storage import open_store; "
+            "store = open_store(sys.argv[2], sys.argv[3] or None); config = load_config(); "
+            "print('ready', flush=True); sys.stdin.readline(); "
+            "print(scale.service_actions_per_s(store, config, float(sys.argv[4])), flush=True); store.close()")
+    children = [subprocess.Popen([sys.executable, "-c", code, str(ROOT), str(data), url or "", str(seconds)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    try:
+        for child in children:
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"a bench process did not open the store (exit {child.wait()})")
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        return sum(float(child.stdout.readline()) for child in children)
+    finally:
+        for child in children:
+            child.stdin.close()
+            child.wait(timeout=600)
+
+
 def opened_in_new_process(data: Path, url: str | None) -> tuple[float, float]:
     # the peak from /proc (VmHWM): ru_maxrss of a forked child starts at its parent's, this bench's own
     code = ("import json, re, sys, time; sys.path.insert(0, sys.argv[1]); from storage import open_store; "
@@ -233,6 +260,7 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
     if last:
         got["service_actions_per_s"] = service_actions_per_s(store, config, args.seconds)
         got["service_3_sessions_actions_per_s"] = sessions_actions_per_s(store, config, args.seconds, 3)
+        got["service_2_processes_actions_per_s"] = processes_actions_per_s(data, url, args.seconds, 2)
     got.update(sweep_acting(store, config))  # last: it moves the cases on
     store.close()
     got["open_s"], got["open_rss_mb"] = opened_in_new_process(data, url)
@@ -241,6 +269,7 @@ def measure(n: int, data: Path, url: str | None, config, args, last: bool) -> di
 
 UNITS = {"fill_s": "s", "open_s": "s", "open_rss_mb": "MB", "inbox_all_rows": "tasks",
          "service_actions_per_s": "actions/s", "service_3_sessions_actions_per_s": "actions/s",
+         "service_2_processes_actions_per_s": "actions/s",
          "sweep_acting_s": "s", "sweep_acted": "deadlines",
          "sweep_grouped_speedup": "x", "commit_max_unflushed_over_flushed": "x"}
 
