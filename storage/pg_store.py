@@ -50,7 +50,9 @@ from storage.pg_task_view import TaskView
 from storage.pg_verify import PgVerifyMixin
 
 # A commit's writes after its reads, one statement (data-modifying CTEs), so the second round trip
-# carries two statements with COMMIT, not one per table: each JSON list may be empty.
+# carries it and COMMIT, not a statement per table. Each table's rows are one JSON list, which may be
+# empty (json_array_elements): in pipeline mode each executemany ends in a sync of its own, and text[]
+# parameters escape every quote of the JSON in Python.
 _CASE_ROWS_CTES = (
     "ev AS (INSERT INTO events (case_id, seq, doc) SELECT %(id)s, (e ->> 'seq')::int, e "
     "FROM json_array_elements(%(events)s::json) AS e), "
