@@ -36,12 +36,9 @@ def lock(conn, n: int):
 
 def store(conn, sealer: Sealer, n: int, locked, delta: str) -> None:
     """XOR `delta` into group `n` (locked with `lock`, its cursor `locked`) and seal it again."""
-    if delta == ZERO:
-        return
-    row = locked.fetchone()
-    digest = xor(row[0] if row else ZERO, delta)
-    conn.execute("INSERT INTO seal_slots (slot, digest, seal) VALUES (%s, %s, %s) ON CONFLICT (slot) DO UPDATE "
-                 "SET digest = EXCLUDED.digest, seal = EXCLUDED.seal", (n, digest, sealer.slot(n, digest)))
+    for row in rows(sealer, {n: locked}, {n: delta}):
+        conn.execute("INSERT INTO seal_slots (slot, digest, seal) VALUES (%s, %s, %s) ON CONFLICT (slot) DO UPDATE "
+                     "SET digest = EXCLUDED.digest, seal = EXCLUDED.seal", row)
 
 
 def rows(sealer: Sealer, locked: dict, deltas: dict[int, str]) -> list[list]:
